@@ -1,0 +1,119 @@
+package tensor_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/tensor"
+)
+
+// fixturesDir returns $LLMOS_FIXTURES, or ../shared/fixtures relative to the
+// module root, skipping the test when the folder is absent.
+func fixturesDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("LLMOS_FIXTURES")
+	if dir == "" {
+		root, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(root)
+			if parent == root {
+				t.Skip("fixtures: no go.mod above the test directory; set LLMOS_FIXTURES")
+			}
+			root = parent
+		}
+		dir = filepath.Join(root, "..", "shared", "fixtures")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("fixtures folder %s absent (set LLMOS_FIXTURES): %v", dir, err)
+	}
+	return dir
+}
+
+func openGGUF(t *testing.T, path string) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestQuantizeMatchesLlamaCpp quantizes every tensor of each F16 source model
+// with Quantize and compares the bytes with what llama-quantize wrote into the
+// sibling models (<stem>.<ftype>.gguf next to <stem>.f16.gguf).
+func TestQuantizeMatchesLlamaCpp(t *testing.T) {
+	models := filepath.Join(fixturesDir(t), "llama", "models")
+	sources, err := filepath.Glob(filepath.Join(models, "*.f16.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sources) == 0 {
+		t.Skipf("no *.f16.gguf source models in %s", models)
+	}
+	for _, srcPath := range sources {
+		stem := strings.TrimSuffix(filepath.Base(srcPath), "f16.gguf")
+		siblings, err := filepath.Glob(filepath.Join(models, stem+"*.gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := openGGUF(t, srcPath)
+		for _, path := range siblings {
+			if path == srcPath {
+				continue
+			}
+			t.Run(filepath.Base(path), func(t *testing.T) {
+				q := openGGUF(t, path)
+				checked := 0
+				for _, ti := range q.Tensors {
+					if ti.Type == tensor.F32 || ti.Type == tensor.F16 {
+						continue
+					}
+					s, ok := src.Tensor(ti.Name)
+					if !ok {
+						t.Fatalf("%s: tensor %q missing from the source", path, ti.Name)
+					}
+					checkRequantized(t, s, &ti)
+					checked++
+				}
+				if checked == 0 {
+					t.Fatalf("%s has no quantized tensors", path)
+				}
+			})
+		}
+	}
+}
+
+func checkRequantized(t *testing.T, src, want *gguf.TensorInfo) {
+	t.Helper()
+	n := int(src.Elements())
+	f32 := make([]float32, n)
+	if err := tensor.Dequantize(src.Type, src.Data, f32); err != nil {
+		t.Fatalf("%s: %v", src.Name, err)
+	}
+	got := make([]byte, len(want.Data))
+	if err := tensor.Quantize(want.Type, f32, got); err != nil {
+		t.Fatalf("%s: %v", src.Name, err)
+	}
+	if bytes.Equal(got, want.Data) {
+		return
+	}
+	bs := want.Type.TypeSize()
+	for i := 0; i < len(got); i += bs {
+		if !bytes.Equal(got[i:i+bs], want.Data[i:i+bs]) {
+			t.Errorf("%s (%s): block %d of %d differs\n got %x\nwant %x",
+				src.Name, want.Type, i/bs, len(got)/bs, got[i:i+bs], want.Data[i:i+bs])
+			return
+		}
+	}
+}

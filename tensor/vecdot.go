@@ -1,0 +1,338 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The dot-product kernels: one weight row (w, in the weight type) against one
+// activation row (a, already quantized to VecDotType of the weight type), n
+// elements each. They follow ggml-cpu's generic ggml_vec_dot_* (quants.c,
+// vec.cpp) including the order of float accumulation, so results match
+// llama.cpp's scalar build exactly and its SIMD builds to rounding.
+
+// vecDotTypes is ggml-cpu's type_traits_cpu[t].vec_dot_type.
+var vecDotTypes = map[Type]Type{
+	F32:  F32,
+	F16:  F16,
+	BF16: BF16,
+	Q4_0: Q8_0,
+	Q5_0: Q8_0,
+	Q8_0: Q8_0,
+	Q4_1: Q8_1,
+	Q5_1: Q8_1,
+	Q2_K: Q8_K,
+	Q3_K: Q8_K,
+	Q4_K: Q8_K,
+	Q5_K: Q8_K,
+	Q6_K: Q8_K,
+}
+
+// VecDotType returns the type activations are quantized to before a dot
+// product with weights of type t, and false when t has no dot kernel.
+func VecDotType(t Type) (Type, bool) {
+	v, ok := vecDotTypes[t]
+	return v, ok
+}
+
+type vecDotFunc func(w, a []byte, n int) float32
+
+var vecDots = map[Type]vecDotFunc{
+	F32:  dotF32,
+	F16:  dotF16,
+	BF16: dotBF16,
+	Q4_0: dotQ4_0,
+	Q4_1: dotQ4_1,
+	Q5_0: dotQ5_0,
+	Q5_1: dotQ5_1,
+	Q8_0: dotQ8_0,
+	Q2_K: dotQ2K,
+	Q3_K: dotQ3K,
+	Q4_K: dotQ4K,
+	Q5_K: dotQ5K,
+	Q6_K: dotQ6K,
+}
+
+// The float kernels accumulate float32 products in float64 (ggml_float), as
+// ggml's scalar ggml_vec_dot_f32/f16/bf16 do.
+
+func dotF32(w, a []byte, n int) float32 {
+	var sum float64
+	for i := 0; i < n; i++ {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:]))
+		y := math.Float32frombits(binary.LittleEndian.Uint32(a[4*i:]))
+		sum += float64(x * y)
+	}
+	return float32(sum)
+}
+
+func dotF16(w, a []byte, n int) float32 {
+	var sum float64
+	for i := 0; i < n; i++ {
+		sum += float64(half(w[2*i:]) * half(a[2*i:]))
+	}
+	return float32(sum)
+}
+
+func dotBF16(w, a []byte, n int) float32 {
+	var sum float64
+	for i := 0; i < n; i++ {
+		x := BF16ToF32(binary.LittleEndian.Uint16(w[2*i:]))
+		y := BF16ToF32(binary.LittleEndian.Uint16(a[2*i:]))
+		sum += float64(x * y)
+	}
+	return float32(sum)
+}
+
+// sumQ4 is the integer dot of a Q4_0/Q4_1 block's nibbles (minus offset)
+// with 32 int8 activations.
+func sumQ4(qs, qy []byte, offset int32) int32 {
+	var s0, s1 int32
+	for j, q := range qs[:16] {
+		s0 += (int32(q&0xf) - offset) * int32(int8(qy[j]))
+		s1 += (int32(q>>4) - offset) * int32(int8(qy[j+16]))
+	}
+	return s0 + s1
+}
+
+// sumQ5 is sumQ4 for the 5-bit quants of Q5_0/Q5_1.
+func sumQ5(qs []byte, qh uint32, qy []byte, offset int32) int32 {
+	var s0, s1 int32
+	for j, q := range qs[:16] {
+		q0, q1 := q5(q, qh, j)
+		s0 += (q0 - offset) * int32(int8(qy[j]))
+		s1 += (q1 - offset) * int32(int8(qy[j+16]))
+	}
+	return s0 + s1
+}
+
+func dotQ4_0(w, a []byte, n int) float32 {
+	var sumf float32
+	for b := 0; b < n/32; b++ {
+		x, y := w[b*18:b*18+18], a[b*34:b*34+34]
+		sumi := sumQ4(x[2:], y[2:], 8)
+		sumf += float32(float32(sumi) * half(x) * half(y))
+	}
+	return sumf
+}
+
+func dotQ4_1(w, a []byte, n int) float32 {
+	var sumf float32
+	for b := 0; b < n/32; b++ {
+		x, y := w[b*20:b*20+20], a[b*36:b*36+36]
+		sumi := sumQ4(x[4:], y[4:], 0)
+		sumf += float32(float32(half(x)*half(y))*float32(sumi)) + float32(half(x[2:])*half(y[2:]))
+	}
+	return sumf
+}
+
+func dotQ5_0(w, a []byte, n int) float32 {
+	var sumf float32
+	for b := 0; b < n/32; b++ {
+		x, y := w[b*22:b*22+22], a[b*34:b*34+34]
+		sumi := sumQ5(x[6:], binary.LittleEndian.Uint32(x[2:]), y[2:], 16)
+		sumf += float32(float32(half(x)*half(y)) * float32(sumi))
+	}
+	return sumf
+}
+
+func dotQ5_1(w, a []byte, n int) float32 {
+	var sumf float32
+	for b := 0; b < n/32; b++ {
+		x, y := w[b*24:b*24+24], a[b*36:b*36+36]
+		sumi := sumQ5(x[8:], binary.LittleEndian.Uint32(x[4:]), y[4:], 0)
+		sumf += float32(float32(half(x)*half(y))*float32(sumi)) + float32(half(x[2:])*half(y[2:]))
+	}
+	return sumf
+}
+
+func dotQ8_0(w, a []byte, n int) float32 {
+	var sumf float32
+	for b := 0; b < n/32; b++ {
+		x, y := w[b*34:b*34+34], a[b*34:b*34+34]
+		qy := y[2:34]
+		var s int32
+		for j, q := range x[2:34] {
+			s += int32(int8(q)) * int32(int8(qy[j]))
+		}
+		sumf += float32(float32(s) * float32(half(x)*half(y)))
+	}
+	return sumf
+}
+
+// q8KBlock splits a block_q8_K into d, qs and bsums.
+func q8KBlock(y []byte) (d float32, qs []byte, bsums []byte) {
+	return math.Float32frombits(binary.LittleEndian.Uint32(y)), y[4 : 4+QK_K], y[4+QK_K : 4+QK_K+32]
+}
+
+func bsum(bsums []byte, j int) int32 {
+	return int32(int16(binary.LittleEndian.Uint16(bsums[2*j:])))
+}
+
+func dotQ2K(w, a []byte, n int) float32 {
+	const size = 84
+	var sumf float32
+	for b := 0; b < n/QK_K; b++ {
+		x, y := w[b*size:b*size+size], a[b*292:b*292+292]
+		yd, q8, bs := q8KBlock(y)
+		sc := x[0:16]
+		var summs int32
+		for j := range 16 {
+			summs += bsum(bs, j) * int32(sc[j]>>4)
+		}
+		dall := yd * half(x[80:])
+		dmin := yd * half(x[82:])
+		var isum int32
+		is := 0
+		for k := 0; k < 2; k++ {
+			q2 := x[16+32*k : 48+32*k]
+			for shift := uint(0); shift < 8; shift += 2 {
+				q := q8[:32]
+				q8 = q8[32:]
+				var lo, hi int32
+				for l := 0; l < 16; l++ {
+					lo += int32(int8(q[l])) * int32(q2[l]>>shift&3)
+					hi += int32(int8(q[l+16])) * int32(q2[l+16]>>shift&3)
+				}
+				isum += int32(sc[is]&0xf)*lo + int32(sc[is+1]&0xf)*hi
+				is += 2
+			}
+		}
+		sumf += float32(dall*float32(isum)) - float32(dmin*float32(summs))
+	}
+	return sumf
+}
+
+// laneDot adds scale*q8[l]*q[l] into acc[l%8], the eight int32 lanes ggml's
+// k-quant kernels accumulate before their float reduction.
+func laneDot(acc *[8]int32, scale int32, q8 []byte, q []int8) {
+	for k := 0; k+8 <= len(q); k += 8 {
+		for l := range 8 {
+			acc[l] += scale * int32(int8(q8[k+l])) * int32(q[k+l])
+		}
+	}
+}
+
+// laneSum finishes a k-quant dot: ggml reduces the eight per-lane float sums
+// into sumf only at the end of the row.
+func laneSum(sumf float32, sums *[8]float32) float32 {
+	for _, s := range sums {
+		sumf += s
+	}
+	return sumf
+}
+
+// dotK16 is the Q3_K/Q6_K kernel: unpack writes a block's 256 signed quants,
+// scale returns the signed scale of 16-element group j, and the block's f16
+// super-scale sits at byte dOff.
+func dotK16(w, a []byte, n, size, dOff int, unpack func(x []byte, aux *[QK_K]int8), scale func(x []byte, j int) int32) float32 {
+	var (
+		aux  [QK_K]int8
+		sums [8]float32
+	)
+	for b := 0; b < n/QK_K; b++ {
+		x, y := w[b*size:b*size+size], a[b*292:b*292+292]
+		yd, q8, _ := q8KBlock(y)
+		unpack(x, &aux)
+		var acc [8]int32
+		for j := range QK_K / 16 {
+			laneDot(&acc, scale(x, j), q8[16*j:16*j+16], aux[16*j:16*j+16])
+		}
+		d := half(x[dOff:]) * yd
+		for l := range sums {
+			sums[l] += float32(d * float32(acc[l]))
+		}
+	}
+	return laneSum(0, &sums)
+}
+
+func dotQ3K(w, a []byte, n int) float32 {
+	return dotK16(w, a, n, 110, 108, unpackQ3K, func(x []byte, j int) int32 { return q3KScale(x[96:108], j) - 32 })
+}
+
+// unpackQ3K writes the signed 3-bit quants of a block_q3_K: two bits from qs,
+// minus 4 unless the element's hmask bit is set.
+func unpackQ3K(x []byte, aux *[QK_K]int8) {
+	hm, qs := x[0:32], x[32:96]
+	m := byte(1)
+	o := 0
+	for k := 0; k < 2; k++ {
+		q3 := qs[32*k : 32*k+32]
+		for shift := uint(0); shift < 8; shift += 2 {
+			for l := range 32 {
+				v := int8(q3[l] >> shift & 3)
+				if hm[l]&m == 0 {
+					v -= 4
+				}
+				aux[o+l] = v
+			}
+			o += 32
+			m <<= 1
+		}
+	}
+}
+
+func dotQ6K(w, a []byte, n int) float32 {
+	return dotK16(w, a, n, 210, 208,
+		func(x []byte, aux *[QK_K]int8) { q6KQuants(x[0:128], x[128:192], aux) },
+		func(x []byte, j int) int32 { return int32(int8(x[192+j])) })
+}
+
+// dotK45 is the Q4_K/Q5_K kernel: unpack writes a block's 256 unsigned
+// quants; scales and mins are the 6-bit pairs at x[4:16], d and dmin at x[0:4].
+func dotK45(w, a []byte, n, size int, unpack func(x []byte, aux *[QK_K]int8)) float32 {
+	var (
+		aux  [QK_K]int8
+		sums [8]float32
+		sumf float32
+	)
+	for b := 0; b < n/QK_K; b++ {
+		x, y := w[b*size:b*size+size], a[b*292:b*292+292]
+		yd, q8, bs := q8KBlock(y)
+		unpack(x, &aux)
+		var acc [8]int32
+		var sumi int32
+		for j := range 8 {
+			s, m := scaleMinK4(j, x[4:16])
+			sumi += (bsum(bs, 2*j) + bsum(bs, 2*j+1)) * int32(m)
+			laneDot(&acc, int32(s), q8[32*j:32*j+32], aux[32*j:32*j+32])
+		}
+		d := half(x) * yd
+		for l := range sums {
+			sums[l] += float32(d * float32(acc[l]))
+		}
+		dmin := half(x[2:]) * yd
+		sumf -= float32(dmin * float32(sumi))
+	}
+	return laneSum(sumf, &sums)
+}
+
+func dotQ4K(w, a []byte, n int) float32 {
+	return dotK45(w, a, n, 144, func(x []byte, aux *[QK_K]int8) {
+		for g := 0; g < 4; g++ {
+			for l, v := range x[16+32*g : 48+32*g] {
+				aux[64*g+l] = int8(v & 0xf)
+				aux[64*g+l+32] = int8(v >> 4)
+			}
+		}
+	})
+}
+
+func dotQ5K(w, a []byte, n int) float32 {
+	return dotK45(w, a, n, 176, func(x []byte, aux *[QK_K]int8) {
+		qh := x[16:48]
+		for g := 0; g < 4; g++ {
+			u1, u2 := byte(1)<<(2*g), byte(2)<<(2*g)
+			for l, v := range x[48+32*g : 80+32*g] {
+				lo, hi := int8(v&0xf), int8(v>>4)
+				if qh[l]&u1 != 0 {
+					lo += 16
+				}
+				if qh[l]&u2 != 0 {
+					hi += 16
+				}
+				aux[64*g+l], aux[64*g+l+32] = lo, hi
+			}
+		}
+	})
+}
