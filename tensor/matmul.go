@@ -42,7 +42,7 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 	return &Matrix{
 		Type: t, Rows: rows, Cols: cols, Data: data,
 		rowBytes: int(rb), actBytes: int(ab),
-		dot: dot, quant: quantizers[act],
+		dot: dot, quant: actQuantizer(act),
 	}, nil
 }
 
@@ -50,6 +50,9 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 func (m *Matrix) Row(r int, dst []float32) error {
 	if r < 0 || r >= m.Rows {
 		return fmt.Errorf("tensor: row %d out of range [0, %d)", r, m.Rows)
+	}
+	if len(dst) != m.Cols {
+		return fmt.Errorf("tensor: row of %d elements into a buffer of %d", m.Cols, len(dst))
 	}
 	return Dequantize(m.Type, m.Data[r*m.rowBytes:(r+1)*m.rowBytes], dst)
 }
