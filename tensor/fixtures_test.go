@@ -2,6 +2,7 @@ package tensor_test
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,7 @@ func checkRequantized(t *testing.T, src, want *gguf.TensorInfo) {
 	if err := tensor.Quantize(want.Type, f32, got); err != nil {
 		t.Fatalf("%s: %v", src.Name, err)
 	}
+	checkDequantized(t, want, f32)
 	if bytes.Equal(got, want.Data) {
 		return
 	}
@@ -115,5 +117,34 @@ func checkRequantized(t *testing.T, src, want *gguf.TensorInfo) {
 				src.Name, want.Type, i/bs, len(got)/bs, got[i:i+bs], want.Data[i:i+bs])
 			return
 		}
+	}
+}
+
+// dequantBounds bounds the relative RMS error of llama.cpp's quantized
+// tensors against their F16 source; a misread block layout lands far above.
+var dequantBounds = map[tensor.Type]float64{
+	tensor.Q8_0: 0.01, tensor.Q6_K: 0.03, tensor.Q5_K: 0.06, tensor.Q4_K: 0.12, tensor.Q4_0: 0.15,
+}
+
+// checkDequantized decodes llama.cpp's bytes with Dequantize and compares
+// them with the source values: the layout check that needs no Quantize.
+func checkDequantized(t *testing.T, q *gguf.TensorInfo, src []float32) {
+	t.Helper()
+	bound, ok := dequantBounds[q.Type]
+	if !ok {
+		t.Fatalf("%s: no error bound for %s", q.Name, q.Type)
+	}
+	got := make([]float32, len(src))
+	if err := tensor.Dequantize(q.Type, q.Data, got); err != nil {
+		t.Fatalf("%s: %v", q.Name, err)
+	}
+	var num, den float64
+	for i, v := range src {
+		d := float64(got[i]) - float64(v)
+		num += d * d
+		den += float64(v) * float64(v)
+	}
+	if e := math.Sqrt(num / den); e > bound {
+		t.Errorf("%s (%s): dequantized relative RMSE %.3g > %.3g", q.Name, q.Type, e, bound)
 	}
 }

@@ -222,10 +222,17 @@ func laneSum(sumf float32, sums *[8]float32) float32 {
 	return sumf
 }
 
-// dotK16 is the Q3_K/Q6_K kernel: unpack writes a block's 256 signed quants,
-// scale returns the signed scale of 16-element group j, and the block's f16
-// super-scale sits at byte dOff.
-func dotK16(w, a []byte, n, size, dOff int, unpack func(x []byte, aux *[QK_K]int8), scale func(x []byte, j int) int32) float32 {
+// The k-quant kernels unpack a block's 256 quants to int8 first, as ggml's
+// generic code does; the unpackers are called directly (not through function
+// values) so the scratch array stays on the stack.
+
+// dotK16 is the Q3_K/Q6_K kernel: sixteen 16-element groups, each with a
+// signed scale, and an f16 super-scale at byte dOff.
+func dotK16(w, a []byte, n int, q6 bool) float32 {
+	size, dOff := 110, 108
+	if q6 {
+		size, dOff = 210, 208
+	}
 	var (
 		aux  [QK_K]int8
 		sums [8]float32
@@ -233,10 +240,20 @@ func dotK16(w, a []byte, n, size, dOff int, unpack func(x []byte, aux *[QK_K]int
 	for b := 0; b < n/QK_K; b++ {
 		x, y := w[b*size:b*size+size], a[b*292:b*292+292]
 		yd, q8, _ := q8KBlock(y)
-		unpack(x, &aux)
+		if q6 {
+			q6KQuants(x[0:128], x[128:192], &aux)
+		} else {
+			unpackQ3K(x, &aux)
+		}
 		var acc [8]int32
 		for j := range QK_K / 16 {
-			laneDot(&acc, scale(x, j), q8[16*j:16*j+16], aux[16*j:16*j+16])
+			var scale int32
+			if q6 {
+				scale = int32(int8(x[192+j]))
+			} else {
+				scale = q3KScale(x[96:108], j) - 32
+			}
+			laneDot(&acc, scale, q8[16*j:16*j+16], aux[16*j:16*j+16])
 		}
 		d := half(x[dOff:]) * yd
 		for l := range sums {
@@ -246,9 +263,9 @@ func dotK16(w, a []byte, n, size, dOff int, unpack func(x []byte, aux *[QK_K]int
 	return laneSum(0, &sums)
 }
 
-func dotQ3K(w, a []byte, n int) float32 {
-	return dotK16(w, a, n, 110, 108, unpackQ3K, func(x []byte, j int) int32 { return q3KScale(x[96:108], j) - 32 })
-}
+func dotQ3K(w, a []byte, n int) float32 { return dotK16(w, a, n, false) }
+
+func dotQ6K(w, a []byte, n int) float32 { return dotK16(w, a, n, true) }
 
 // unpackQ3K writes the signed 3-bit quants of a block_q3_K: two bits from qs,
 // minus 4 unless the element's hmask bit is set.
@@ -272,15 +289,13 @@ func unpackQ3K(x []byte, aux *[QK_K]int8) {
 	}
 }
 
-func dotQ6K(w, a []byte, n int) float32 {
-	return dotK16(w, a, n, 210, 208,
-		func(x []byte, aux *[QK_K]int8) { q6KQuants(x[0:128], x[128:192], aux) },
-		func(x []byte, j int) int32 { return int32(int8(x[192+j])) })
-}
-
-// dotK45 is the Q4_K/Q5_K kernel: unpack writes a block's 256 unsigned
-// quants; scales and mins are the 6-bit pairs at x[4:16], d and dmin at x[0:4].
-func dotK45(w, a []byte, n, size int, unpack func(x []byte, aux *[QK_K]int8)) float32 {
+// dotK45 is the Q4_K/Q5_K kernel: eight 32-element sub-blocks with 6-bit
+// scales and mins packed at x[4:16], d and dmin at x[0:4].
+func dotK45(w, a []byte, n int, q5 bool) float32 {
+	size := 144
+	if q5 {
+		size = 176
+	}
 	var (
 		aux  [QK_K]int8
 		sums [8]float32
@@ -289,7 +304,7 @@ func dotK45(w, a []byte, n, size int, unpack func(x []byte, aux *[QK_K]int8)) fl
 	for b := 0; b < n/QK_K; b++ {
 		x, y := w[b*size:b*size+size], a[b*292:b*292+292]
 		yd, q8, bs := q8KBlock(y)
-		unpack(x, &aux)
+		unpackK45(x, &aux, q5)
 		var acc [8]int32
 		var sumi int32
 		for j := range 8 {
@@ -307,32 +322,35 @@ func dotK45(w, a []byte, n, size int, unpack func(x []byte, aux *[QK_K]int8)) fl
 	return laneSum(sumf, &sums)
 }
 
-func dotQ4K(w, a []byte, n int) float32 {
-	return dotK45(w, a, n, 144, func(x []byte, aux *[QK_K]int8) {
+func dotQ4K(w, a []byte, n int) float32 { return dotK45(w, a, n, false) }
+
+func dotQ5K(w, a []byte, n int) float32 { return dotK45(w, a, n, true) }
+
+// unpackK45 writes the unsigned quants of a block_q4_K (nibbles at x[16:144])
+// or, with q5, of a block_q5_K (nibbles at x[48:176] plus fifth bits from
+// qh at x[16:48]).
+func unpackK45(x []byte, aux *[QK_K]int8, q5 bool) {
+	if !q5 {
 		for g := 0; g < 4; g++ {
 			for l, v := range x[16+32*g : 48+32*g] {
 				aux[64*g+l] = int8(v & 0xf)
 				aux[64*g+l+32] = int8(v >> 4)
 			}
 		}
-	})
-}
-
-func dotQ5K(w, a []byte, n int) float32 {
-	return dotK45(w, a, n, 176, func(x []byte, aux *[QK_K]int8) {
-		qh := x[16:48]
-		for g := 0; g < 4; g++ {
-			u1, u2 := byte(1)<<(2*g), byte(2)<<(2*g)
-			for l, v := range x[48+32*g : 80+32*g] {
-				lo, hi := int8(v&0xf), int8(v>>4)
-				if qh[l]&u1 != 0 {
-					lo += 16
-				}
-				if qh[l]&u2 != 0 {
-					hi += 16
-				}
-				aux[64*g+l], aux[64*g+l+32] = lo, hi
+		return
+	}
+	qh := x[16:48]
+	for g := 0; g < 4; g++ {
+		u1, u2 := byte(1)<<(2*g), byte(2)<<(2*g)
+		for l, v := range x[48+32*g : 80+32*g] {
+			lo, hi := int8(v&0xf), int8(v>>4)
+			if qh[l]&u1 != 0 {
+				lo += 16
 			}
+			if qh[l]&u2 != 0 {
+				hi += 16
+			}
+			aux[64*g+l], aux[64*g+l+32] = lo, hi
 		}
-	})
+	}
 }
