@@ -99,8 +99,7 @@ func (t *quantizeTask) run(lo, hi int) {
 	}
 }
 
-// matmulTask computes rows [lo, hi) of the product for all n vectors; a
-// weight row stays in cache while it meets every activation.
+// matmulTask computes rows [lo, hi) of the product for all n vectors.
 type matmulTask struct {
 	m   *Matrix
 	dst []float32
@@ -108,12 +107,21 @@ type matmulTask struct {
 	n   int
 }
 
+// rowTile is how many weight rows meet each activation vector in turn: the
+// tile's rows stay in cache while the n activations stream past once per
+// tile rather than once per row.
+const rowTile = 8
+
 func (t *matmulTask) run(lo, hi int) {
 	m := t.m
-	for r := lo; r < hi; r++ {
-		w := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+	for r0 := lo; r0 < hi; r0 += rowTile {
+		r1 := min(r0+rowTile, hi)
 		for i := 0; i < t.n; i++ {
-			t.dst[i*m.Rows+r] = m.dot(w, t.act[i*m.actBytes:(i+1)*m.actBytes], m.Cols)
+			a := t.act[i*m.actBytes : (i+1)*m.actBytes]
+			out := t.dst[i*m.Rows : (i+1)*m.Rows]
+			for r := r0; r < r1; r++ {
+				out[r] = m.dot(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], a, m.Cols)
+			}
 		}
 	}
 }
