@@ -222,7 +222,11 @@ func (s *Session) Generate(ctx context.Context, req Request, emit func(string) e
 		if req.OnToken != nil {
 			req.OnToken(id)
 		}
-		piece, stopped := stops.Feed(dec.Add(id))
+		var piece string
+		if !tok.IsControl(id) { // control tokens have no text, as in llama.cpp's output
+			piece = dec.Add(id)
+		}
+		piece, stopped := stops.Feed(piece)
 		if err := out(piece); err != nil {
 			return res, err
 		}
