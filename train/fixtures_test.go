@@ -19,6 +19,8 @@ import (
 var fixtureKinds = map[string]func(*testing.T, *gguf.File){
 	"train_step":  checkTrainStep,
 	"train_steps": checkTrainSteps,
+	"dpo":         checkDPO,
+	"reward":      checkReward,
 }
 
 func TestFixtures(t *testing.T) {
@@ -213,22 +215,7 @@ func checkTrainStep(t *testing.T, f *gguf.File) {
 	refLoss, _ := f.Float("ref.loss")
 	within(t, "loss relative", relErr(loss, refLoss), 1e-5)
 
-	worst := 0.0
-	for _, g := range m.Grads.Tensors {
-		ref := tensorF32(t, f, "grad."+g.Name)
-		e := relMax(g.Data, ref)
-		if e > 1e-4 {
-			t.Errorf("grad.%s: rel_max %.3g exceeds 1e-4", g.Name, e)
-		}
-		worst = max(worst, e)
-		for i := range ref {
-			if ref[i] == 0 && g.Data[i] != 0 {
-				t.Errorf("grad.%s[%d] = %g, want exactly 0", g.Name, i, g.Data[i])
-				break
-			}
-		}
-	}
-	within(t, "grad.* rel_max (worst tensor)", worst, 1e-4)
+	checkGrads(t, f, m.Grads)
 
 	norm := GradNorm(m.Grads)
 	refNorm, _ := f.Float("ref.grad_norm")
@@ -328,4 +315,116 @@ func checkTrainSteps(t *testing.T, f *gguf.File) {
 	}
 	within(t, "final params: fraction outside the tight bound", float64(outside)/float64(total), 0.01)
 	within(t, "final params: worst |Δ|", worst, 1e-4)
+}
+
+// fixturePairs reads the preference pairs of dpo.gguf and reward.gguf (the
+// latter has no targets).
+func fixturePairs(t *testing.T, f *gguf.File) Pairs {
+	t.Helper()
+	p := Pairs{
+		Chosen:   Batch{Tokens: tensorI32(t, f, "input.chosen.tokens")},
+		Rejected: Batch{Tokens: tensorI32(t, f, "input.rejected.tokens")},
+	}
+	if _, ok := f.Tensor("input.chosen.targets"); ok {
+		p.Chosen.Targets = tensorI32(t, f, "input.chosen.targets")
+		p.Rejected.Targets = tensorI32(t, f, "input.rejected.targets")
+	} else {
+		p.Chosen.Targets = make([]int32, len(p.Chosen.Tokens))
+		p.Rejected.Targets = make([]int32, len(p.Rejected.Tokens))
+	}
+	for _, n := range tensorI32(t, f, "input.chosen.len") {
+		p.ChosenLen = append(p.ChosenLen, int(n))
+	}
+	for _, n := range tensorI32(t, f, "input.rejected.len") {
+		p.RejectedLen = append(p.RejectedLen, int(n))
+	}
+	return p
+}
+
+// absMax returns max_i |got_i − ref_i|.
+func absMax(got []float64, ref []float32) float64 {
+	var d float64
+	for i := range ref {
+		d = max(d, math.Abs(got[i]-float64(ref[i])))
+	}
+	return d
+}
+
+// checkGrads compares every gradient tensor with grad.<name>, exact zeros
+// included.
+func checkGrads(t *testing.T, f *gguf.File, g *Params) {
+	t.Helper()
+	worst := 0.0
+	for _, ten := range g.Tensors {
+		ref := tensorF32(t, f, "grad."+ten.Name)
+		e := relMax(ten.Data, ref)
+		if e > 1e-4 {
+			t.Errorf("grad.%s: rel_max %.3g exceeds 1e-4", ten.Name, e)
+		}
+		worst = max(worst, e)
+		// README: exact zeros (unused token rows) must come out exactly 0.
+		for i := range ref {
+			if ref[i] == 0 && ten.Data[i] != 0 {
+				t.Errorf("grad.%s[%d] = %g, want exactly 0", ten.Name, i, ten.Data[i])
+				break
+			}
+		}
+	}
+	within(t, "grad.* rel_max (worst tensor)", worst, 1e-4)
+}
+
+func checkDPO(t *testing.T, f *gguf.File) {
+	c := fixtureConfig(t, f)
+	policy, err := Load(f, c, LMHead, "param.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Load(f, c, LMHead, "refmodel.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := policy.NewWorkspace(2*count(t, f, "cfg.batch"), c.SeqLen, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := DPOGradients(policy, ref, ws, fixturePairs(t, f), decimal(t, f, "dpo.beta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refLoss, _ := f.Float("ref.loss")
+	within(t, "loss relative", relErr(res.Loss, refLoss), 3e-5)
+	logps := 0.0
+	for name, got := range map[string][]float64{
+		"ref.policy_chosen_logps": res.PolicyChosen, "ref.policy_rejected_logps": res.PolicyRejected,
+		"ref.refmodel_chosen_logps": res.RefChosen, "ref.refmodel_rejected_logps": res.RefRejected,
+	} {
+		logps = max(logps, absMax(got, tensorF32(t, f, name)))
+	}
+	within(t, "log-probs absolute (worst)", logps, 2e-4)
+	rewards := max(absMax(res.ChosenRewards, tensorF32(t, f, "ref.chosen_rewards")),
+		absMax(res.RejectedRewards, tensorF32(t, f, "ref.rejected_rewards")))
+	within(t, "implicit rewards absolute (worst)", rewards, 2e-5)
+	checkGrads(t, f, policy.Grads)
+}
+
+func checkReward(t *testing.T, f *gguf.File) {
+	c := fixtureConfig(t, f)
+	m, err := Load(f, c, RewardHead, "param.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := m.NewWorkspace(2*count(t, f, "cfg.batch"), c.SeqLen, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.RewardGradients(ws, fixturePairs(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refLoss, _ := f.Float("ref.loss")
+	within(t, "loss relative", relErr(res.Loss, refLoss), 1e-5)
+	rewards := max(absMax(res.Chosen, tensorF32(t, f, "ref.chosen_rewards")),
+		absMax(res.Rejected, tensorF32(t, f, "ref.rejected_rewards")))
+	within(t, "rewards absolute (worst)", rewards, 1e-5)
+	checkGrads(t, f, m.Grads)
 }
