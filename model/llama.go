@@ -280,15 +280,15 @@ func (r *Runner) Forward(b *Batch, c *Cache, logits []float32) error {
 		}
 		r.attention(b, c, li)
 		err = firstErr(err, l.wo.MatMul(s.xb[:n*dim], s.att[:n*qDim], n, r.pool))
-		add(s.x[:n*dim], s.xb[:n*dim])
+		tensor.Add(s.x[:n*dim], s.x[:n*dim], s.xb[:n*dim])
 
 		// Feed-forward: norm, SwiGLU, residual.
 		rmsNorm(s.xb[:n*dim], s.x[:n*dim], l.ffnNorm, dim, cfg.NormEps)
 		err = firstErr(err, l.ffnGate.MatMul(s.hb[:n*cfg.FFN], s.xb[:n*dim], n, r.pool))
 		err = firstErr(err, l.ffnUp.MatMul(s.hb2[:n*cfg.FFN], s.xb[:n*dim], n, r.pool))
-		swiGLU(s.hb[:n*cfg.FFN], s.hb2[:n*cfg.FFN])
+		tensor.SwiGLU(s.hb[:n*cfg.FFN], s.hb[:n*cfg.FFN], s.hb2[:n*cfg.FFN])
 		err = firstErr(err, l.ffnDown.MatMul(s.xb[:n*dim], s.hb[:n*cfg.FFN], n, r.pool))
-		add(s.x[:n*dim], s.xb[:n*dim])
+		tensor.Add(s.x[:n*dim], s.x[:n*dim], s.xb[:n*dim])
 	}
 
 	// Final norm and LM head, for the wanted tokens only.
@@ -376,61 +376,30 @@ func (r *Runner) attend(lo, hi int) {
 		q := s.q[job*hd : (job+1)*hd]
 		seq, pos := int(b.Seq[i]), int(b.Pos[i])
 		base := c.slot(seq, 0) + (h/group)*hd
-		maxScore := float32(math.Inf(-1))
 		for p := 0; p <= pos; p++ {
-			sc := tensor.Dot(q, keys[base+p*kvDim:base+p*kvDim+hd]) * scale
-			scores[p] = sc
-			maxScore = max(maxScore, sc)
+			scores[p] = tensor.Dot(q, keys[base+p*kvDim:base+p*kvDim+hd]) * scale
 		}
-		var sum float64
-		for p := 0; p <= pos; p++ {
-			e := float32(math.Exp(float64(scores[p] - maxScore)))
-			scores[p] = e
-			sum += float64(e)
-		}
-		inv := float32(1 / sum)
+		tensor.Softmax(scores[:pos+1])
 		out := s.att[job*hd : (job+1)*hd]
 		clear(out)
 		for p := 0; p <= pos; p++ {
-			tensor.Axpy(scores[p]*inv, values[base+p*kvDim:base+p*kvDim+hd], out)
+			tensor.Axpy(scores[p], values[base+p*kvDim:base+p*kvDim+hd], out)
 		}
 	}
 }
 
-// rmsNorm normalises each dim-sized row of x into dst and scales it by w, as
-// ggml does: the mean square in float64, the scale in float32.
+// rmsNorm normalises each dim-sized row of x into dst and scales it by w.
 func rmsNorm(dst, x, w []float32, dim int, eps float32) {
 	for off := 0; off < len(x); off += dim {
-		row, out := x[off:off+dim], dst[off:off+dim]
-		var sum float64
-		for _, v := range row {
-			sum += float64(v * v)
-		}
-		scale := 1 / float32(math.Sqrt(float64(float32(sum/float64(dim))+eps)))
-		for i, v := range row {
-			out[i] = v * scale * w[i]
-		}
+		tensor.RMSNorm(dst[off:off+dim], x[off:off+dim], w, eps)
 	}
 }
 
 // addBias adds bias to every row of x.
 func addBias(x, bias []float32) {
 	for off := 0; off < len(x); off += len(bias) {
-		add(x[off:off+len(bias)], bias)
-	}
-}
-
-// add sets dst += x.
-func add(dst, x []float32) {
-	for i, v := range x {
-		dst[i] += v
-	}
-}
-
-// swiGLU sets gate = silu(gate) * up.
-func swiGLU(gate, up []float32) {
-	for i, g := range gate {
-		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+		row := x[off : off+len(bias)]
+		tensor.Add(row, row, bias)
 	}
 }
 
