@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// llmosBin is the llmos binary built once for the command tests.
+var llmosBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "llmos-cmd")
+	if err != nil {
+		panic(err)
+	}
+	llmosBin = filepath.Join(dir, "llmos")
+	if out, err := exec.Command("go", "build", "-o", llmosBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// llmos runs the binary with args and stdin, returning stdout; a failure to
+// run is fatal unless wantErr.
+func llmos(t *testing.T, stdin string, wantErr bool, args ...string) (string, string) {
+	t.Helper()
+	cmd := exec.Command(llmosBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if (err != nil) != wantErr {
+		t.Fatalf("llmos %s: err = %v, want error %v; stderr: %s", strings.Join(args, " "), err, wantErr, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+func fixturesDir() string {
+	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "shared", "fixtures")
+}
+
+func TestHelp(t *testing.T) {
+	out, _ := llmos(t, "", false, "--help")
+	for _, name := range []string{"run", "chat", "info", "tokenize", "generate", "logits"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("llmos --help does not list %s", name)
+		}
+		sub, _ := llmos(t, "", false, name, "--help")
+		if !strings.Contains(sub, "Usage:") || !strings.Contains(sub, "Examples:") {
+			t.Errorf("llmos %s --help lacks usage or examples:\n%s", name, sub)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-p", "hi"}, "pass -m"},
+		{[]string{"chat"}, "pass -m"},
+		{[]string{"run", "-m", "/nonexistent.gguf", "-p", "hi"}, "no such file"},
+		{[]string{"info", "-m", "main.go"}, "not a GGUF file"},
+		{[]string{"tokenize", "-m", "x.gguf", "-p", "a", "-f", "b"}, "give the prompt once"},
+	}
+	for _, c := range cases {
+		_, errOut := llmos(t, "", true, c.args...)
+		if !strings.Contains(errOut, c.want) {
+			t.Errorf("llmos %v: stderr %q, want it to mention %q", c.args, errOut, c.want)
+		}
+	}
+}
+
+// reference is the part of a llama.cpp reference the command tests read.
+type reference struct {
+	Tokens   []int32 `json:"tokens_add_special"`
+	NoSpec   []int32 `json:"tokens_no_special"`
+	Greedy   []int32 `json:"greedy_ids"`
+	TextHex  string  `json:"greedy_text_hex"`
+	NumVocab int     `json:"n_vocab"`
+}
+
+// TestIntrospection runs tokenize, generate and logits on the F32 fixture
+// model (logits within 1e-4 of llama.cpp, so greedy ids agree exactly) and
+// tokenize on every fixture model.
+func TestIntrospection(t *testing.T) {
+	root := filepath.Join(fixturesDir(), "llama")
+	refDirs, _ := filepath.Glob(filepath.Join(root, "refs", "*"))
+	if len(refDirs) == 0 {
+		t.Skipf("no llama.cpp references under %s (set LLMOS_FIXTURES)", root)
+	}
+	for _, dir := range refDirs {
+		name := filepath.Base(dir)
+		modelPath := filepath.Join(root, "models", name+".gguf")
+		refs, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, refPath := range refs {
+			prompt := strings.TrimSuffix(filepath.Base(refPath), ".json")
+			promptFile := filepath.Join(root, "prompts", prompt+".txt")
+			var ref reference
+			data, _ := os.ReadFile(refPath)
+			if err := json.Unmarshal(data, &ref); err != nil {
+				t.Fatal(err)
+			}
+			t.Run(name+"/"+prompt, func(t *testing.T) {
+				out, _ := llmos(t, "", false, "tokenize", "-m", modelPath, "--json", "-f", promptFile)
+				var ids []int32
+				if err := json.Unmarshal([]byte(out), &ids); err != nil || !equalIDs(ids, ref.Tokens) {
+					t.Errorf("tokenize: %v (%v), llama.cpp %v", ids, err, ref.Tokens)
+				}
+				out, _ = llmos(t, "", false, "tokenize", "-m", modelPath, "--json", "--no-bos", "-f", promptFile)
+				if err := json.Unmarshal([]byte(out), &ids); err != nil || !equalIDs(ids, ref.NoSpec) {
+					t.Errorf("tokenize --no-bos: %v, llama.cpp %v", ids, ref.NoSpec)
+				}
+				if !strings.HasSuffix(name, ".f32") {
+					return
+				}
+				out, _ = llmos(t, "", false, "generate", "-m", modelPath, "-f", promptFile, "-n", "32", "--temp", "0", "--ignore-eos", "--json")
+				var gen generateOutput
+				if err := json.Unmarshal([]byte(out), &gen); err != nil {
+					t.Fatal(err)
+				}
+				if !equalIDs(gen.PromptIDs, ref.Tokens) || !equalIDs(gen.IDs, ref.Greedy) {
+					t.Errorf("generate: prompt %v ids %v, llama.cpp %v %v", gen.PromptIDs, gen.IDs, ref.Tokens, ref.Greedy)
+				}
+				logitsPath := filepath.Join(t.TempDir(), "out.f32")
+				llmos(t, "", false, "logits", "-m", modelPath, "-f", promptFile, "-o", logitsPath)
+				got, _ := os.ReadFile(logitsPath)
+				want, _ := os.ReadFile(strings.TrimSuffix(refPath, ".json") + ".logits.f32")
+				if len(got) != len(want) || len(got) != 4*ref.NumVocab {
+					t.Fatalf("logits file has %d bytes, want %d", len(got), len(want))
+				}
+				for i := 0; i < len(got); i += 4 {
+					a := math.Float32frombits(binary.LittleEndian.Uint32(got[i:]))
+					b := math.Float32frombits(binary.LittleEndian.Uint32(want[i:]))
+					if math.Abs(float64(a-b)) > 1e-3 {
+						t.Fatalf("logit %d: %g, llama.cpp %g", i/4, a, b)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestChatPiped(t *testing.T) {
+	path := filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("fixture model absent: %v", err)
+	}
+	out, _ := llmos(t, "Hello\n/reset\nTell me a story\n", false, "chat", "-m", path, "-n", "8", "--temp", "0")
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 3 || lines[1] != "(conversation cleared)" {
+		t.Fatalf("piped chat printed %q, want an answer, the reset notice and an answer", out)
+	}
+}
+
+func equalIDs(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
