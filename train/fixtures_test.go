@@ -83,11 +83,7 @@ func decimal(t *testing.T, f *gguf.File, key string) float64 {
 	if !ok {
 		t.Fatalf("metadata %q missing", key)
 	}
-	d, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', -1, 32), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return shortestDecimal(v)
 }
 
 func count(t *testing.T, f *gguf.File, key string) int {
