@@ -25,7 +25,7 @@ import (
 // tokens, saved for the backward pass, and the backward pass's scratch.
 // Allocate it once and reuse it for every (micro-)batch of that size.
 type Workspace struct {
-	B, T    int
+	B, T    int       // sequences per batch, tokens per sequence
 	Logits  []float32 // [N, head rows]: the head's output
 	DLogits []float32 // [N, head rows]: d loss / d Logits, set by an objective before Backward
 	Hidden  []float32 // [N, D]: final-normed hidden states, the head's input
