@@ -159,7 +159,7 @@ func readArray(br *bufio.Reader) ([]Battle, error) {
 		bs = append(bs, b)
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("battle array after index %d: %w", len(bs)-1, err)
+		return nil, fmt.Errorf("battle array not closed after %d records: %w", len(bs), err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("battle array: unexpected data after the closing bracket")

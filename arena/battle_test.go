@@ -70,7 +70,8 @@ func TestReadBattlesErrors(t *testing.T) {
 		{"array missing key", `[{"model_b":"y","winner":"tie"}]`, []string{"index 0", `"model_a"`}},
 		{"array element not object", "[" + ok + ",[1]]", []string{"index 1", "JSON object"}},
 		{"array truncated", "[" + ok + ",", []string{"index 1"}},
-		{"array unclosed", "[" + ok, []string{"after index 0"}},
+		{"array unclosed", "[" + ok, []string{"not closed after 1 records"}},
+		{"array only bracket", "[", []string{"not closed after 0 records"}},
 		{"array trailing data", "[" + ok + "] x", []string{"after the closing bracket"}},
 		{"array case-sensitive winner", `[{"model_a":"x","model_b":"y","winner":"Model_A"}]`, []string{"index 0", "unknown winner"}},
 	}
