@@ -2,16 +2,30 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/llmos/llmos/chat"
+	"github.com/llmos/llmos/tool"
 )
 
 // Chat is a conversation with the model: its messages, rendered with the
 // model's own chat template (tokenizer.chat_template) or ChatML when it has
 // none, over a Session whose KV cache keeps the conversation so far.
 type Chat struct {
+	// Tools are run when the model calls them; their results go back to
+	// the model as tool messages and it continues its answer.
+	Tools []tool.Tool
+	// ShowTools renders the tools' specs into the prompt (the template's
+	// `tools` variable). Models trained to call a tool unprompted, like
+	// llmos's own assistant and its calculator, do not need it.
+	ShowTools bool
+	// OnToolCall, if set, is told of each call and its result.
+	OnToolCall func(call chat.ToolCall, result string, err error)
+
 	s        *Session
+	generate func(context.Context, Request, func(string) error) (Result, error) // s.Generate; tests script it
 	tmpl     *chat.Template
 	fallback bool // the model has no template: ChatML, with text stops
 	system   string
@@ -29,7 +43,7 @@ func (e *Engine) NewChat(system string) (*Chat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chat{s: s, tmpl: tmpl, fallback: src == "", system: system}, nil
+	return &Chat{s: s, generate: s.Generate, tmpl: tmpl, fallback: src == "", system: system}, nil
 }
 
 // Reset forgets the conversation, keeping the system prompt.
@@ -55,11 +69,15 @@ func (c *Chat) Messages() []chat.Message {
 // did not already write it.
 func (c *Chat) Prompt(msgs []chat.Message) ([]int32, error) {
 	tok := c.s.e.Tokenizer
-	text, err := c.tmpl.Render(msgs, chat.RenderOptions{
+	opts := chat.RenderOptions{
 		AddGenerationPrompt: true,
 		BOSToken:            tok.TokenText(tok.BOS()),
 		EOSToken:            tok.TokenText(tok.EOS()),
-	})
+	}
+	if c.ShowTools {
+		opts.Tools = tool.Specs(c.Tools)
+	}
+	text, err := c.tmpl.Render(msgs, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -70,26 +88,67 @@ func (c *Chat) Prompt(msgs []chat.Message) ([]int32, error) {
 	return ids, nil
 }
 
+// maxToolRounds bounds how many times one answer may call tools.
+const maxToolRounds = 4
+
 // Send adds a user turn and generates the assistant's answer with req's
-// settings (its Prompt is replaced), streaming text to emit. The answer
-// joins the conversation, also when it was cut short by cancellation.
+// settings (its Prompt is replaced), streaming text to emit. When the answer
+// calls one of c.Tools, the call runs, its result joins the conversation as
+// a tool message, and the model goes on (at most maxToolRounds times). The
+// turns join the conversation, also when cut short by cancellation; the
+// Result is the last generation's.
 func (c *Chat) Send(ctx context.Context, user string, req Request, emit func(string) error) (Result, error) {
-	msgs := append(c.Messages(), chat.Message{Role: "user", Content: user})
-	prompt, err := c.Prompt(msgs)
-	if err != nil {
-		return Result{}, err
+	turn := []chat.Message{{Role: "user", Content: user}}
+	var res Result
+	for round := 0; ; round++ {
+		prompt, err := c.Prompt(append(c.Messages(), turn...))
+		if err != nil {
+			return Result{}, err
+		}
+		r := req
+		r.Prompt = prompt
+		if c.fallback {
+			// ChatML's markers may not be single tokens in this vocabulary.
+			r.Stop = append(req.Stop[:len(req.Stop):len(req.Stop)], "<|im_end|>", "<|im_start|>")
+		}
+		if res, err = c.generate(ctx, r, emit); err != nil {
+			return res, err
+		}
+		content, calls, ok := chat.ParseToolCalls(res.Text)
+		if !ok || len(calls) == 0 || len(c.Tools) == 0 || round == maxToolRounds || res.StopReason == "cancelled" {
+			turn = append(turn, chat.Message{Role: "assistant", Content: strings.TrimSpace(res.Text)})
+			break
+		}
+		for i := range calls {
+			if calls[i].ID == "" {
+				calls[i].ID = fmt.Sprintf("call_%d_%d", len(c.messages)+len(turn), i)
+			}
+		}
+		turn = append(turn, chat.Message{Role: "assistant", Content: strings.TrimSpace(content), ToolCalls: calls})
+		for _, call := range calls {
+			result, err := c.runTool(ctx, call)
+			if c.OnToolCall != nil {
+				c.OnToolCall(call, result, err)
+			}
+			if err != nil {
+				result = "error: " + err.Error()
+			}
+			turn = append(turn, chat.Message{Role: "tool", Content: result, ToolCallID: call.ID, Name: call.Function.Name})
+		}
 	}
-	req.Prompt = prompt
-	if c.fallback {
-		// ChatML's markers may not be single tokens in this vocabulary.
-		req.Stop = append(req.Stop[:len(req.Stop):len(req.Stop)], "<|im_end|>", "<|im_start|>")
-	}
-	res, err := c.s.Generate(ctx, req, emit)
-	if err != nil {
-		return res, err
-	}
-	c.messages = append(c.messages,
-		chat.Message{Role: "user", Content: user},
-		chat.Message{Role: "assistant", Content: strings.TrimSpace(res.Text)})
+	c.messages = append(c.messages, turn...)
 	return res, nil
+}
+
+// runTool runs one call against c.Tools.
+func (c *Chat) runTool(ctx context.Context, call chat.ToolCall) (string, error) {
+	t, ok := tool.Find(c.Tools, call.Function.Name)
+	if !ok {
+		return "", fmt.Errorf("no tool named %q", call.Function.Name)
+	}
+	args := json.RawMessage(call.Function.Arguments)
+	if !json.Valid(args) {
+		return "", fmt.Errorf("arguments are not JSON: %s", call.Function.Arguments)
+	}
+	return t.Call(ctx, args)
 }

@@ -10,7 +10,9 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/llmos/llmos/chat"
 	"github.com/llmos/llmos/engine"
+	"github.com/llmos/llmos/tool"
 	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -20,6 +22,7 @@ func init() {
 	var mf modelFlags
 	var sf samplingFlags
 	var system string
+	var noTools, showTools bool
 	c := &cobra.Command{
 		Use:   "chat [-m FILE] [flags]",
 		Short: "Chat with a model in the terminal",
@@ -34,7 +37,12 @@ written, Ctrl-D (or /exit) leaves. Commands:
   /exit          leave
 
 When standard input is not a terminal, every line is one user turn and each
-answer is printed on its own line, so scripts can pipe questions in.`,
+answer is printed on its own line, so scripts can pipe questions in.
+
+When the model calls the built-in calculator tool (exact arithmetic), chat
+runs it, gives the result back to the model as a tool message, and lets the
+model finish its answer. --show-tools also describes the tool in the prompt
+(the template's tools variable), for models that need to be told.`,
 		Example: `  llmos chat -m tinyllama-chat.Q4_K_M.gguf
   echo "What is 2+2?" | llmos chat -m model.gguf --temp 0`,
 		Args: cobra.NoArgs,
@@ -51,6 +59,10 @@ answer is printed on its own line, so scripts can pipe questions in.`,
 			if err != nil {
 				return err
 			}
+			if !noTools {
+				conv.Tools = []tool.Tool{tool.Calculator{}}
+				conv.ShowTools = showTools
+			}
 			if term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
 				return chatInteractive(conv, &sf)
 			}
@@ -60,6 +72,8 @@ answer is printed on its own line, so scripts can pipe questions in.`,
 	mf.register(c)
 	sf.register(c, -1)
 	c.Flags().StringVar(&system, "system", "", "system prompt")
+	c.Flags().BoolVar(&noTools, "no-tools", false, "do not run tool calls")
+	c.Flags().BoolVar(&showTools, "show-tools", false, "describe the tools in the prompt")
 	rootCmd.AddCommand(c)
 }
 
@@ -91,6 +105,13 @@ func chatInteractive(conv *engine.Chat, sf *samplingFlags) error {
 	ln := liner.NewLiner()
 	defer ln.Close()
 	ln.SetCtrlCAborts(true)
+	conv.OnToolCall = func(call chat.ToolCall, result string, err error) {
+		if err != nil {
+			fmt.Printf("\n[%s %s: %v]\n", call.Function.Name, call.Function.Arguments, err)
+		} else {
+			fmt.Printf("\n[%s %s = %s]\n", call.Function.Name, call.Function.Arguments, result)
+		}
+	}
 	fmt.Println("Type a message; /help for commands, Ctrl-D to leave.")
 	for {
 		line, err := ln.Prompt(">>> ")
