@@ -20,7 +20,7 @@ type Matrix struct {
 // fails when t has no dot kernel, cols is not a whole number of t's blocks,
 // or data is not exactly rows*RowBytes(t, cols) bytes.
 func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
-	dot, ok := vecDots[t]
+	dot, ok := dotKernel(t)
 	if !ok {
 		return nil, fmt.Errorf("tensor: matrix of type %s: no dot kernel", t)
 	}

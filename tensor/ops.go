@@ -7,7 +7,19 @@ import "math"
 // results close to llama.cpp's regardless of vector width.
 
 // Dot returns a·b over len(a) elements (b at least as long).
-func Dot(a, b []float32) float32 {
+func Dot(a, b []float32) float32 { return dotFloats(a, b) }
+
+// Axpy adds alpha*x to y elementwise (len(y) >= len(x)).
+func Axpy(alpha float32, x, y []float32) { axpyFloats(alpha, x, y) }
+
+// dotFloats and axpyFloats are Dot's and Axpy's kernels: the pure-Go ones
+// below unless assembly replaces them at start-up.
+var (
+	dotFloats  = dotFloatsGo
+	axpyFloats = axpyGo
+)
+
+func dotFloatsGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var sum float64
 	for i, v := range a {
@@ -16,8 +28,7 @@ func Dot(a, b []float32) float32 {
 	return float32(sum)
 }
 
-// Axpy adds alpha*x to y elementwise (len(y) >= len(x)).
-func Axpy(alpha float32, x, y []float32) {
+func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(alpha * v)

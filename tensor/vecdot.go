@@ -106,9 +106,12 @@ func sumQ5(qs []byte, qh uint32, qy []byte, offset int32) int32 {
 	return s0 + s1
 }
 
-func dotQ4_0(w, a []byte, n int) float32 {
-	var sumf float32
-	for b := 0; b < n/32; b++ {
+func dotQ4_0(w, a []byte, n int) float32 { return q4_0Blocks(w, a, 0, n/32, 0) }
+
+// q4_0Blocks continues dotQ4_0's running sum sumf over blocks [b0, b1); the
+// assembly kernels hand it the blocks that do not fill a whole batch.
+func q4_0Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
+	for b := b0; b < b1; b++ {
 		x, y := w[b*18:b*18+18], a[b*34:b*34+34]
 		sumi := sumQ4(x[2:], y[2:], 8)
 		sumf += float32(float32(sumi) * half(x) * half(y))
@@ -146,9 +149,11 @@ func dotQ5_1(w, a []byte, n int) float32 {
 	return sumf
 }
 
-func dotQ8_0(w, a []byte, n int) float32 {
-	var sumf float32
-	for b := 0; b < n/32; b++ {
+func dotQ8_0(w, a []byte, n int) float32 { return q8_0Blocks(w, a, 0, n/32, 0) }
+
+// q8_0Blocks continues dotQ8_0's running sum sumf over blocks [b0, b1).
+func q8_0Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
+	for b := b0; b < b1; b++ {
 		x, y := w[b*34:b*34+34], a[b*34:b*34+34]
 		qy := y[2:34]
 		var s int32

@@ -1,0 +1,121 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// kernelInputs builds a weight row of type typ and an activation row
+// quantized as MatMul quantizes it, for n elements. The edge case scales some
+// blocks to zero and others to large outliers.
+func kernelInputs(t *testing.T, rng *rand.Rand, typ Type, n int, edge bool) (w, a []byte, mag float64) {
+	t.Helper()
+	xw, xa := gaussian(rng, n), gaussian(rng, n)
+	if edge {
+		for i := range xw {
+			switch rng.IntN(8) {
+			case 0:
+				xw[i] = 0
+			case 1:
+				xw[i] *= 1e3
+			}
+			if rng.IntN(16) == 0 {
+				xa[i] *= -200
+			}
+		}
+		for i := 0; i < min(n, 32); i++ {
+			xw[i] = 0 // an all-zero first block: zero scale
+		}
+	}
+	w = make([]byte, n/typ.BlockSize()*typ.TypeSize())
+	if err := Quantize(typ, xw, w); err != nil {
+		t.Fatal(err)
+	}
+	if edge && typ == Q8_0 {
+		// Arbitrary quants, -128 included, which Quantize never writes.
+		for b := 0; b < n/32; b++ {
+			for j := 2; j < 34; j++ {
+				w[b*34+j] = byte(rng.IntN(256))
+			}
+		}
+	}
+	vt := vecDotTypes[typ]
+	a = make([]byte, n/vt.BlockSize()*vt.TypeSize())
+	actQuantizer(vt)(xa, a)
+	for i := range xw {
+		mag += math.Abs(float64(xw[i]) * float64(xa[i]))
+	}
+	return w, a, mag
+}
+
+// integerKernel reports whether typ's dot kernel sums integers per block,
+// where the assembly must equal the Go kernel bit for bit.
+func integerKernel(typ Type) bool { return typ != F32 && typ != F16 && typ != BF16 }
+
+// TestFastDotsMatchReference holds every assembly dot kernel to the pure-Go
+// kernel: bit-exact for the integer kernels, within float32 rounding of the
+// summed magnitudes for the float ones.
+func TestFastDotsMatchReference(t *testing.T) {
+	if len(fastDots) == 0 {
+		t.Skipf("no assembly kernels on this CPU/build (kernels %q, LLMOS_NOASM=%v)", Kernels(), noAsm)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for typ, fast := range fastDots {
+		ref := vecDots[typ]
+		lengths := []int{256, 512, 2048, 2304, 5632}
+		if typ.BlockSize() == 32 {
+			lengths = append(lengths, 32, 64, 96, 288, 544, 1056)
+		}
+		if typ.BlockSize() == 1 {
+			lengths = append(lengths, 1, 7, 31, 33, 100, 1000)
+		}
+		for _, n := range lengths {
+			for _, edge := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/n=%d/edge=%v", typ, n, edge), func(t *testing.T) {
+					for range 4 {
+						w, a, mag := kernelInputs(t, rng, typ, n, edge)
+						got, want := fast(w, a, n), ref(w, a, n)
+						if integerKernel(typ) {
+							if math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("got %v (%#x), pure Go %v (%#x)", got, math.Float32bits(got), want, math.Float32bits(want))
+							}
+							continue
+						}
+						if d := math.Abs(float64(got) - float64(want)); d > 1e-5*mag+1e-30 {
+							t.Fatalf("got %v, pure Go %v: |diff| %g > 1e-5 × %g", got, want, d, mag)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestFastFloatOps holds Dot (within rounding) and Axpy (bit for bit) to
+// their pure-Go kernels over lengths with and without vector tails.
+func TestFastFloatOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 1, 7, 8, 31, 32, 33, 64, 100, 128, 1000} {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			a, b := gaussian(rng, n), gaussian(rng, n+3)
+			var mag float64
+			for i := range a {
+				mag += math.Abs(float64(a[i]) * float64(b[i]))
+			}
+			if got, want := Dot(a, b), dotFloatsGo(a, b); math.Abs(float64(got)-float64(want)) > 1e-5*mag {
+				t.Errorf("Dot = %v, pure Go %v", got, want)
+			}
+			y1, y2 := gaussian(rng, n+2), make([]float32, n+2)
+			copy(y2, y1)
+			Axpy(0.37, a, y1)
+			axpyGo(0.37, a, y2)
+			for i := range y1 {
+				if math.Float32bits(y1[i]) != math.Float32bits(y2[i]) {
+					t.Fatalf("Axpy[%d] = %v, pure Go %v", i, y1[i], y2[i])
+				}
+			}
+		})
+	}
+}

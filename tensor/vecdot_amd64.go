@@ -1,0 +1,97 @@
+//go:build !purego
+
+package tensor
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Assembly kernels (vecdot_amd64.s). Each takes whole batches only (see its
+// comment); the Go wrappers below finish the tail with the pure-Go code,
+// carrying the running sum so the order of float additions is unchanged.
+
+//go:noescape
+func dotQ8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotF32AVX2(a, b *byte, n int) float32
+
+//go:noescape
+func dotF16AVX2(a, b *byte, n int) float32
+
+//go:noescape
+func dotBF16AVX2(a, b *byte, n int) float32
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+func init() {
+	if noAsm || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		return
+	}
+	kernelSet = "avx2"
+	fastDots[Q8_0] = blockFast(dotQ8_0AVX2, q8_0Blocks, 34)
+	fastDots[Q4_0] = blockFast(dotQ4_0AVX2, q4_0Blocks, 18)
+	fastDots[F32] = floatFast(dotF32AVX2, dotF32, 4)
+	fastDots[F16] = floatFast(dotF16AVX2, dotF16, 2)
+	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2)
+	dotFloats = dotFloatsFast
+	axpyFloats = axpyFast
+}
+
+// blockFast wraps an assembly kernel over 32-element blocks (whole batches
+// of 8) whose weight blocks take wsize bytes, continuing the running sum
+// over the tail with the Go kernel's loop rest.
+func blockFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize int) vecDotFunc {
+	return func(w, a []byte, n int) float32 {
+		nb := n / 32
+		nb8 := nb &^ 7
+		var sumf float32
+		if nb8 > 0 {
+			_, _ = w[nb8*wsize-1], a[nb8*34-1]
+			sumf = kernel(&w[0], &a[0], nb8)
+		}
+		return rest(w, a, nb8, nb, sumf)
+	}
+}
+
+// The float kernels accumulate in float32 lanes; the tail joins them in
+// float64 as the Go kernels do.
+
+// floatFast wraps an assembly float kernel (whole 32-element batches) over
+// elements of size bytes, finishing the tail with the Go kernel ref.
+func floatFast(kernel func(a, b *byte, n int) float32, ref vecDotFunc, size int) vecDotFunc {
+	return func(w, a []byte, n int) float32 {
+		n32 := n &^ 31
+		var sum float64
+		if n32 > 0 {
+			_, _ = w[size*n32-1], a[size*n32-1]
+			sum = float64(kernel(&w[0], &a[0], n32))
+		}
+		return float32(sum + float64(ref(w[size*n32:], a[size*n32:], n-n32)))
+	}
+}
+
+func dotFloatsFast(a, b []float32) float32 {
+	b = b[:len(a)]
+	n32 := len(a) &^ 31
+	var sum float64
+	if n32 > 0 {
+		sum = float64(dotF32AVX2((*byte)(unsafe.Pointer(&a[0])), (*byte)(unsafe.Pointer(&b[0])), n32))
+	}
+	return float32(sum + float64(dotFloatsGo(a[n32:], b[n32:])))
+}
+
+func axpyFast(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		axpyAVX2(alpha, &x[0], &y[0], n8)
+	}
+	axpyGo(alpha, x[n8:], y[n8:])
+}
