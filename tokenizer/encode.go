@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"strings"
+	"sync"
 )
 
 // fragment is a piece of the input after special-token partitioning: either
@@ -22,7 +23,9 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 		out = append(out, t.bos)
 	}
 	if t.spm {
-		e := spmEncoder{t: t}
+		e := spmPool.Get().(*spmEncoder)
+		defer spmPool.Put(e)
+		e.t = t
 		prevSpecial := true // the start of the input counts as following a special token
 		for _, f := range frags {
 			if f.tok >= 0 {
@@ -34,7 +37,9 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 			prevSpecial = false
 		}
 	} else {
-		e := bpeEncoder{t: t}
+		e := bpePool.Get().(*bpeEncoder)
+		defer bpePool.Put(e)
+		e.t = t
 		for _, f := range frags {
 			if f.tok >= 0 {
 				out = append(out, f.tok)
@@ -48,6 +53,12 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	}
 	return out
 }
+
+// Scratch space of encoders, reused across calls and tokenizers.
+var (
+	spmPool = sync.Pool{New: func() any { return new(spmEncoder) }}
+	bpePool = sync.Pool{New: func() any { return new(bpeEncoder) }}
+)
 
 // partition splits text at occurrences of special tokens, longest token
 // text first, like llama.cpp's tokenizer_st_partition.

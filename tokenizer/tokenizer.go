@@ -157,9 +157,6 @@ func New(v Vocab) (*Tokenizer, error) {
 			s = fmt.Sprintf("[EMPTY_%d]", i)
 			tokens[i] = s
 		}
-		if j, dup := t.toID[s]; dup {
-			return nil, fmt.Errorf("tokenizer: tokens %d and %d have the same text %q", j, i, s)
-		}
 		t.toID[s] = int32(i)
 		t.attrs[i] = attrNormal
 		if len(v.Types) != 0 {
@@ -168,6 +165,15 @@ func New(v Vocab) (*Tokenizer, error) {
 				return nil, fmt.Errorf("tokenizer: token %d (%q) has type %d, want 0..%d", i, s, ty, len(typeAttr)-1)
 			}
 			t.attrs[i] = typeAttr[ty]
+		}
+	}
+	if len(t.toID) != n {
+		// Rare: find the pair only now, so that loading does one map
+		// operation per token.
+		for i, s := range tokens {
+			if j := t.toID[s]; j != int32(i) {
+				return nil, fmt.Errorf("tokenizer: tokens %d and %d have the same text %q", min(i, int(j)), max(i, int(j)), s)
+			}
 		}
 	}
 
@@ -201,15 +207,12 @@ func New(v Vocab) (*Tokenizer, error) {
 
 	if !t.spm {
 		t.ranks = make(map[string]int32, len(v.Merges))
-		for i, m := range v.Merges {
-			// llama.cpp splits at the first space after the first byte and
-			// keeps the first rank of a repeated pair; a pair whose left side
-			// starts with a space can never be looked up.
-			sp := strings.IndexByte(m, ' ')
-			if sp <= 0 {
-				continue
-			}
-			if _, seen := t.ranks[m]; !seen {
+		// llama.cpp splits a merge at the first space after the first byte
+		// and keeps the first rank of a repeated pair (walking backwards,
+		// the first rank is stored last); a pair whose left side starts
+		// with a space can never be looked up.
+		for i := len(v.Merges) - 1; i >= 0; i-- {
+			if m := v.Merges[i]; strings.IndexByte(m, ' ') > 0 {
 				t.ranks[m] = int32(i)
 			}
 		}
