@@ -19,6 +19,12 @@ func dotQ8_0AVX2(w, a *byte, nb int) float32
 func dotQ4_0AVX2(w, a *byte, nb int) float32
 
 //go:noescape
+func dotQ4KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ6KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
 func dotF32AVX2(a, b *byte, n int) float32
 
 //go:noescape
@@ -37,6 +43,8 @@ func init() {
 	kernelSet = "avx2"
 	fastDots[Q8_0] = blockFast(dotQ8_0AVX2, q8_0Blocks, 34)
 	fastDots[Q4_0] = blockFast(dotQ4_0AVX2, q4_0Blocks, 18)
+	fastDots[Q4_K] = kFast(dotQ4KAVX2, 144)
+	fastDots[Q6_K] = kFast(dotQ6KAVX2, 210)
 	fastDots[F32] = floatFast(dotF32AVX2, dotF32, 4)
 	fastDots[F16] = floatFast(dotF16AVX2, dotF16, 2)
 	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2)
@@ -94,4 +102,17 @@ func axpyFast(alpha float32, x, y []float32) {
 		axpyAVX2(alpha, &x[0], &y[0], n8)
 	}
 	axpyGo(alpha, x[n8:], y[n8:])
+}
+
+// kFast wraps an assembly k-quant kernel over whole super-blocks of wsize
+// bytes.
+func kFast(kernel func(w, a *byte, nb int) float32, wsize int) vecDotFunc {
+	return func(w, a []byte, n int) float32 {
+		nb := n / QK_K
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*wsize-1], a[nb*292-1]
+		return kernel(&w[0], &a[0], nb)
+	}
 }

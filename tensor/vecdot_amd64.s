@@ -55,17 +55,17 @@
 	VPINSRW   $7, (7*s)(R), X, X; \
 	VCVTPH2PS X, Y
 
-// ADD8: X15 += Y5's eight lanes, one after another from lane 0.
-#define ADD8 \
-	VMOVUPS Y5, (SP); \
-	VADDSS  0(SP), X15, X15; \
-	VADDSS  4(SP), X15, X15; \
-	VADDSS  8(SP), X15, X15; \
-	VADDSS  12(SP), X15, X15; \
-	VADDSS  16(SP), X15, X15; \
-	VADDSS  20(SP), X15, X15; \
-	VADDSS  24(SP), X15, X15; \
-	VADDSS  28(SP), X15, X15
+// ADD8: X += Y's eight lanes, one after another from lane 0.
+#define ADD8(Y, X) \
+	VMOVUPS Y, (SP); \
+	VADDSS  0(SP), X, X; \
+	VADDSS  4(SP), X, X; \
+	VADDSS  8(SP), X, X; \
+	VADDSS  12(SP), X, X; \
+	VADDSS  16(SP), X, X; \
+	VADDSS  20(SP), X, X; \
+	VADDSS  24(SP), X, X; \
+	VADDSS  28(SP), X, X
 
 #define ONES16(R, X) \
 	MOVL         $0x00010001, AX; \
@@ -125,7 +125,7 @@ q80loop:
 	HALVES(DI, 34, X7, Y7)
 	VMULPS  Y7, Y6, Y6     // dx*dy
 	VMULPS  Y6, Y5, Y5     // sumi*(dx*dy)
-	ADD8
+	ADD8(Y5, X15)
 	ADDQ    $272, SI
 	ADDQ    $272, DI
 	DECQ    CX
@@ -173,7 +173,7 @@ q40loop:
 	HALVES(DI, 34, X7, Y7)
 	VMULPS  Y6, Y5, Y5     // sumi*dx
 	VMULPS  Y7, Y5, Y5     // (sumi*dx)*dy
-	ADD8
+	ADD8(Y5, X15)
 	ADDQ    $144, SI
 	ADDQ    $272, DI
 	DECQ    CX
