@@ -318,3 +318,32 @@ func TestStreamDecoderFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestLlama3Special checks parse_special and end-of-generation handling on
+// the real Llama 3 vocabulary.
+func TestLlama3Special(t *testing.T) {
+	path := filepath.Join(fixtures(t), "models", "llama3-bpe-tied.q8_0.gguf")
+	if !fileExists(path) {
+		t.Skipf("%s not found", path)
+	}
+	tok := load(t, path)
+	bot, _ := tok.Lookup("<|begin_of_text|>")
+	eot, _ := tok.Lookup("<|eot_id|>")
+	eos, _ := tok.Lookup("<|end_of_text|>")
+	hello := tok.Encode("Hello", false, false)
+	if got, want := tok.Encode("<|begin_of_text|>Hello<|eot_id|>", false, true), append(append([]int32{bot}, hello...), eot); !slices.Equal(got, want) {
+		t.Errorf("parseSpecial: got %v, want %v", got, want)
+	}
+	if got := tok.Encode("<|eot_id|>", false, false); slices.Contains(got, eot) {
+		t.Errorf("without parseSpecial the control text must stay text, got %v", got)
+	}
+	if tok.BOS() != bot || tok.EOS() != eos || tok.EOT() != eot {
+		t.Errorf("BOS %d EOS %d EOT %d, want %d %d %d", tok.BOS(), tok.EOS(), tok.EOT(), bot, eos, eot)
+	}
+	if !tok.IsEOG(eot) || !tok.IsEOG(eos) || tok.IsEOG(bot) || tok.IsEOG(hello[0]) {
+		t.Errorf("EOG set %v", tok.EOG())
+	}
+	if got := tok.Decode([]int32{bot, hello[0], eot}); got != "<|begin_of_text|>Hello<|eot_id|>" {
+		t.Errorf("Decode renders specials as %q", got)
+	}
+}
