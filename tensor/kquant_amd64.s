@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX2 k-quant dot kernels. ggml's generic k-quant dots accumulate int32 in
 // eight lanes (lane = element index mod 8), scale each lane to float per
@@ -45,11 +46,6 @@ DATA q6ScaleIdx<>+112(SB)/8, $0x0000000700000007
 DATA q6ScaleIdx<>+120(SB)/8, $0x0000000700000007
 GLOBL q6ScaleIdx<>(SB), RODATA|NOPTR, $128
 
-#define BROADCASTB(v, R, X) \
-	MOVL         v, AX; \
-	VMOVD        AX, X; \
-	VPBROADCASTD X, R
-
 // LANES: from accLo (lanes 0-3 in both 128-bit halves) and accHi (lanes
 // 4-7), R = the eight lane sums as float32. Clobbers T.
 #define LANES(accLo, accHi, R, T) \
@@ -57,18 +53,6 @@ GLOBL q6ScaleIdx<>(SB), RODATA|NOPTR, $128
 	VPERM2I128 $0x31, accHi, accLo, T; \
 	VPADDD     T, R, R; \
 	VCVTDQ2PS  R, R
-
-// SUM8: X += the eight lanes of Y, one after another from lane 0.
-#define SUM8(Y, X) \
-	VMOVUPS Y, (SP); \
-	VADDSS  0(SP), X, X; \
-	VADDSS  4(SP), X, X; \
-	VADDSS  8(SP), X, X; \
-	VADDSS  12(SP), X, X; \
-	VADDSS  16(SP), X, X; \
-	VADDSS  20(SP), X, X; \
-	VADDSS  24(SP), X, X; \
-	VADDSS  28(SP), X, X
 
 // Q4KGROUP: nibbles 16+32g of the Q4_K block at SI (sub-blocks 2g and 2g+1)
 // against the Q8_K quants at DI+4+64g, scales (s2g, s2g+1) in dword g of
@@ -191,7 +175,7 @@ q4kloop:
 	JNZ  q4kloop
 
 q4kdone:
-	SUM8(Y15, X14)
+	ADD8(Y15, X14)
 	VZEROUPPER
 	MOVSS X14, ret+24(FP)
 	RET
@@ -288,7 +272,7 @@ q6kloop:
 
 q6kdone:
 	VXORPS X0, X0, X0
-	SUM8(Y15, X0)
+	ADD8(Y15, X0)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

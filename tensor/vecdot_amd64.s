@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "kernels_amd64.h"
 
 // AVX2 dot kernels. The integer kernels compute each block's integer sum
 // exactly in vector registers, then apply the float scales and add the
@@ -54,23 +55,6 @@
 	VPINSRW   $6, (6*s)(R), X, X; \
 	VPINSRW   $7, (7*s)(R), X, X; \
 	VCVTPH2PS X, Y
-
-// ADD8: X += Y's eight lanes, one after another from lane 0.
-#define ADD8(Y, X) \
-	VMOVUPS Y, (SP); \
-	VADDSS  0(SP), X, X; \
-	VADDSS  4(SP), X, X; \
-	VADDSS  8(SP), X, X; \
-	VADDSS  12(SP), X, X; \
-	VADDSS  16(SP), X, X; \
-	VADDSS  20(SP), X, X; \
-	VADDSS  24(SP), X, X; \
-	VADDSS  28(SP), X, X
-
-#define ONES16(R, X) \
-	MOVL         $0x00010001, AX; \
-	VMOVD        AX, X; \
-	VPBROADCASTD X, R
 
 // FLOATPROLOGUE loads a float kernel's arguments (SI, DI, CX = batches of
 // 32) and zeroes its accumulators Y4-Y7.
@@ -143,12 +127,8 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $32-28
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
 	ONES16(Y14, X14)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X13
-	VPBROADCASTD X13, Y13
-	MOVL         $0x08080808, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
+	BROADCASTB($0x0f0f0f0f, Y13, X13)
+	BROADCASTB($0x08080808, Y12, X12)
 	VXORPS       X15, X15, X15
 	SHRQ         $3, CX
 	JZ           q40done
