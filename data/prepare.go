@@ -290,6 +290,9 @@ func writeMeta(dir string, m Meta) error {
 	defer os.Remove(tmp.Name()) // no-op once renamed
 	_, err = tmp.Write(append(b, '\n'))
 	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp made it private
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

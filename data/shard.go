@@ -164,6 +164,9 @@ func (s *shardWriter) finish() error {
 		_, err = f.WriteAt(encodeHeader(header{tokens: s.n, width: s.width, vocab: s.vocab}), 0)
 	}
 	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp made it private
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
