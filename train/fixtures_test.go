@@ -32,6 +32,10 @@ func TestFixtures(t *testing.T) {
 	if len(files) == 0 {
 		t.Skipf("no training fixtures in %s (set LLMOS_FIXTURES)", dir)
 	}
+	eachKernel(t, func(t *testing.T) { runFixtures(t, files) })
+}
+
+func runFixtures(t *testing.T, files []string) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := gguf.Open(path)

@@ -8,14 +8,16 @@ import (
 )
 
 // This file holds the compute kernels of the training graph: a worker pool
-// and one f32 matrix multiply. Every linear layer, forward and backward, is
-// reduced to matmulNT (C = A·Bᵀ over contiguous rows) plus a transpose, so a
-// faster kernel (assembly, SIMD) replaces one function.
+// and the pure-Go f32 matrix multiply. Every linear layer, forward and
+// backward, is reduced to matmulNT (C = A·Bᵀ over contiguous rows, gemm.go)
+// plus a transpose; on CPUs with an assembly micro-kernel matmulNT packs its
+// operands and runs that instead of matmulNTGo.
 
 // pool runs loop bodies on a fixed number of worker goroutines. Workers take
 // task indices from a shared counter, so uneven tasks balance themselves.
 type pool struct {
-	threads int
+	threads      int
+	packA, packB []float32 // matmulPacked's panels, reused across calls
 }
 
 func newPool(threads int) *pool {
@@ -28,32 +30,38 @@ func newPool(threads int) *pool {
 // run calls fn(i) for every i in [0, n), spread over the pool's workers, and
 // returns when all calls have returned.
 func (p *pool) run(n int, fn func(i int)) {
+	p.runW(n, func(_, i int) { fn(i) })
+}
+
+// runW is run with the caller told which worker (0 ≤ w < threads) makes each
+// call, so tasks can use per-worker scratch.
+func (p *pool) runW(n int, fn func(w, i int)) {
 	workers := min(p.threads, n)
 	if workers <= 1 {
 		for i := range n {
-			fn(i)
+			fn(0, i)
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	work := func() {
+	work := func(w int) {
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return
 			}
-			fn(i)
+			fn(w, i)
 		}
 	}
 	wg.Add(workers - 1)
-	for range workers - 1 {
+	for w := range workers - 1 {
 		go func() {
 			defer wg.Done()
-			work()
+			work(w + 1)
 		}()
 	}
-	work()
+	work(0)
 	wg.Wait()
 }
 
@@ -80,10 +88,9 @@ const (
 	kBlock = 512
 )
 
-// matmulNT computes c[i·n+j] = Σ_l a[i·k+l]·b[j·k+l] for i < m, j < n, that
-// is C = A·Bᵀ with A [m,k], B [n,k], C [m,n], all row-major. With acc it adds
-// to c instead of overwriting it.
-func matmulNT(p *pool, c, a, b []float32, m, n, k int, acc bool) {
+// matmulNTGo is the pure-Go matmulNT, used when there is no assembly kernel
+// or LLMOS_NOASM is set.
+func matmulNTGo(p *pool, c, a, b []float32, m, n, k int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}

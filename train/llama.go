@@ -51,9 +51,13 @@ type Workspace struct {
 	dgate []float32 // [N, F]
 	dup   []float32 // [N, F]
 	dp    []float32 // [B·KVHeads, T] per attention task: d loss / d probabilities of one query
-	wT    []float32 // a transposed weight, for d input = d output · W
-	dyT   []float32 // a transposed chunk of d output, for d W
-	xT    []float32 // a transposed chunk of the input, for d W
+	// The pure-Go path's transposes (allocated on first use; the packed
+	// path reads the operands in place).
+	wT  []float32 // a transposed weight, for d input = d output · W
+	dyT []float32 // a transposed chunk of d output, for d W
+	xT  []float32 // a transposed chunk of the input, for d W
+
+	attnS []attnScratch // per worker, for the packed attention
 }
 
 // layerActs are the saved activations of one block.
@@ -94,10 +98,6 @@ func (m *Model) NewWorkspace(B, T, threads int) (*Workspace, error) {
 		dgate: make([]float32, n*f), dup: make([]float32, n*f),
 		dp: make([]float32, B*c.KVHeads*T),
 	}
-	widest := max(d, q, f, rows)
-	ws.wT = make([]float32, widest*max(d, q, f))
-	ws.dyT = make([]float32, widest*min(n, dwChunk))
-	ws.xT = make([]float32, widest*min(n, dwChunk))
 	for range c.Layers + 1 {
 		ws.resid = append(ws.resid, make([]float32, n*d))
 	}
@@ -253,11 +253,18 @@ func (ws *Workspace) linear(y, x, w []float32, in, out int) {
 // contiguous rows after a transpose.
 func (ws *Workspace) linearBackward(dx, dW, dy, x, w []float32, in, out int, accDx bool) {
 	n := ws.B * ws.T
-	transpose(ws.pool, ws.wT, w, out, in)
-	matmulNT(ws.pool, dx, dy, ws.wT[:in*out], n, in, out, accDx)
+	if useAsm {
+		// Packing reads W, dy and x in place as the transposes they play.
+		matmulPacked(ws.pool, dx, operand{dy, out, false}, operand{w, in, true}, n, in, out, accDx)
+		matmulPacked(ws.pool, dW, operand{dy, out, true}, operand{x, in, true}, out, in, n, true)
+		return
+	}
+	wT := grow(&ws.wT, in*out)
+	transpose(ws.pool, wT, w, out, in)
+	matmulNT(ws.pool, dx, dy, wT, n, in, out, accDx)
 	for n0 := 0; n0 < n; n0 += dwChunk {
 		rows := min(dwChunk, n-n0)
-		dyT, xT := ws.dyT[:out*rows], ws.xT[:in*rows]
+		dyT, xT := grow(&ws.dyT, out*rows), grow(&ws.xT, in*rows)
 		transpose(ws.pool, dyT, dy[n0*out:(n0+rows)*out], rows, out)
 		transpose(ws.pool, xT, x[n0*in:(n0+rows)*in], rows, in)
 		matmulNT(ws.pool, dW, dyT, xT, out, in, rows, true)
@@ -341,6 +348,10 @@ func (ws *Workspace) rope(v []float32, heads int, inverse bool) {
 // attention computes, for every sequence and query head h (served by kv
 // head h/(Heads/KVHeads)), softmax(q·kᵀ/sqrt(HeadDim) + causal mask)·v.
 func (ws *Workspace) attention(a *layerActs) {
+	if useAsm {
+		ws.attentionPacked(a)
+		return
+	}
 	c, T := ws.cfg, ws.T
 	hd, H, KV := c.HeadDim, c.Heads, c.KVHeads
 	group := H / KV
@@ -379,6 +390,10 @@ func (ws *Workspace) attention(a *layerActs) {
 // ws.dk and ws.dv. One task per sequence and kv head owns that head's dk and
 // dv rows and sums into them over its group of query heads.
 func (ws *Workspace) attentionBackward(a *layerActs) {
+	if useAsm {
+		ws.attentionBackwardPacked(a)
+		return
+	}
 	c, T := ws.cfg, ws.T
 	hd, H, KV := c.HeadDim, c.Heads, c.KVHeads
 	group := H / KV

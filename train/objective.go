@@ -75,9 +75,7 @@ func (ws *Workspace) CrossEntropy(targets []int32, scale float32) (sum float64, 
 				clear(dx)
 				continue
 			}
-			lse := logSumExp(x)
-			losses[r] = lse - float64(x[t])
-			softmaxGrad(dx, x, lse, int(t), scale)
+			losses[r] = softmaxCE(dx, x, int(t), scale)
 		}
 	})
 	for r, t := range targets {
@@ -163,6 +161,29 @@ func logSumExp(x []float32) float64 {
 		s += float64(exp32(v - peak))
 	}
 	return float64(peak) + math.Log(s)
+}
+
+// softmaxCE sets dx = scale·(softmax(x) − onehot(t)) and returns the
+// cross-entropy −log softmax(x)[t], with one exponential per element (the
+// LM head's softmax is the costliest elementwise step of a large-vocabulary
+// model). The sum is in float64, as in logSumExp.
+func softmaxCE(dx, x []float32, t int, scale float32) float64 {
+	peak := x[0]
+	for _, v := range x {
+		peak = max(peak, v)
+	}
+	var s float64
+	for i, v := range x {
+		e := exp32(v - peak)
+		dx[i] = e
+		s += float64(e)
+	}
+	k := scale / float32(s)
+	for i := range dx {
+		dx[i] *= k
+	}
+	dx[t] -= scale
+	return float64(peak) + math.Log(s) - float64(x[t])
 }
 
 // softmaxGrad sets dx = scale·(softmax(x) − onehot(t)), softmax(x) = exp(x − lse).

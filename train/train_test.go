@@ -292,7 +292,7 @@ var benchConfigs = []struct {
 	cfg  Config
 	B, T int
 }{
-	{"stories260K", Config{Dim: 64, Layers: 5, Heads: 8, KVHeads: 4, HeadDim: 8, Hidden: 172, Vocab: 512, SeqLen: 256, NormEps: 1e-5, RopeBase: 10000}, 8, 256},
+	{"stories260K", Config{Dim: 64, Layers: 5, Heads: 8, KVHeads: 4, HeadDim: 8, Hidden: 172, Vocab: 512, SeqLen: 512, NormEps: 1e-5, RopeBase: 10000}, 8, 512},
 	{"stories15M", Config{Dim: 288, Layers: 6, Heads: 6, KVHeads: 6, HeadDim: 48, Hidden: 768, Vocab: 32000, SeqLen: 256, NormEps: 1e-5, RopeBase: 10000}, 8, 256},
 }
 
