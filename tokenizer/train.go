@@ -180,8 +180,9 @@ func (tr *Trainer) count(text string) {
 			tr.counts[i]++
 			continue
 		}
-		tr.index[string(tr.word)] = int32(len(tr.words))
-		tr.words = append(tr.words, string(tr.word))
+		w := string(tr.word)
+		tr.index[w] = int32(len(tr.words))
+		tr.words = append(tr.words, w)
 		tr.counts = append(tr.counts, 1)
 	}
 }
