@@ -10,16 +10,21 @@ import (
 )
 
 var arenaCmd = &cobra.Command{
-	Use:   "arena",
+	Use:   "arena [-m FILE]…",
 	Short: "Rank models by blind pairwise votes (Elo, Bradley–Terry)",
 	Long: `arena ranks models the way LMSYS's Chatbot Arena does: people compare two
 anonymous answers to one prompt and vote, and the votes become online Elo and
 Bradley–Terry ratings with bootstrap 95% intervals.
 
-For now arena has one subcommand, ratings, which computes the leaderboard from
-a battle log in FastChat's format. The web page that collects votes and the
-automatic battles between models are not built yet.`,
-	Example: `  llmos arena ratings --votes clean_battle.json
+  serve    the web page that collects votes (also what 'llmos arena -m …'
+           runs): blind side-by-side answers, names shown after the vote,
+           votes kept in SQLite, and a leaderboard page
+  auto     battles between models on a prompt set, judged by a reward
+           model or by a model asked to compare the answers
+  ratings  the leaderboard from a battle log in FastChat's format`,
+	Example: `  llmos arena -m a.gguf -m b.gguf --votes arena.db
+  llmos arena auto --models a.gguf,b.gguf --prompts prompts.txt --judge reward.gguf
+  llmos arena ratings --votes clean_battle.json
   llmos arena ratings --votes battles.jsonl --json`,
 }
 
