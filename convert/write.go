@@ -80,6 +80,9 @@ func writeStreaming(path string, w *gguf.Writer, align int64, plans []plan) erro
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes it 0600; a model is for sharing
+		return fmt.Errorf("convert: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
