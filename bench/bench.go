@@ -29,34 +29,34 @@ type Options struct {
 
 // Result is one test, with llama-bench's JSON field names.
 type Result struct {
-	BuildCommit  string    `json:"build_commit"`
-	BuildNumber  int       `json:"build_number"`
-	CPUInfo      string    `json:"cpu_info"`
-	GPUInfo      string    `json:"gpu_info"`
-	Backends     string    `json:"backends"`
-	ModelFile    string    `json:"model_filename"`
-	ModelType    string    `json:"model_type"`
-	ModelSize    int64     `json:"model_size"`
-	ModelParams  int64     `json:"model_n_params"`
-	NBatch       int       `json:"n_batch"`
-	NUBatch      int       `json:"n_ubatch"`
-	Threads      int       `json:"n_threads"`
-	TypeK        string    `json:"type_k"`
-	TypeV        string    `json:"type_v"`
-	NGPULayers   int       `json:"n_gpu_layers"`
-	FlashAttn    bool      `json:"flash_attn"`
-	UseMmap      bool      `json:"use_mmap"`
-	Embeddings   bool      `json:"embeddings"`
-	NPrompt      int       `json:"n_prompt"`
-	NGen         int       `json:"n_gen"`
-	NDepth       int       `json:"n_depth"`
-	TestTime     string    `json:"test_time"`
-	AvgNs        int64     `json:"avg_ns"`
-	StddevNs     int64     `json:"stddev_ns"`
-	AvgTs        float64   `json:"avg_ts"`
-	StddevTs     float64   `json:"stddev_ts"`
-	SamplesNs    []int64   `json:"samples_ns"`
-	SamplesTs    []float64 `json:"samples_ts"`
+	BuildCommit string    `json:"build_commit"`
+	BuildNumber int       `json:"build_number"`
+	CPUInfo     string    `json:"cpu_info"`
+	GPUInfo     string    `json:"gpu_info"`
+	Backends    string    `json:"backends"`
+	ModelFile   string    `json:"model_filename"`
+	ModelType   string    `json:"model_type"`
+	ModelSize   int64     `json:"model_size"`
+	ModelParams int64     `json:"model_n_params"`
+	NBatch      int       `json:"n_batch"`
+	NUBatch     int       `json:"n_ubatch"`
+	Threads     int       `json:"n_threads"`
+	TypeK       string    `json:"type_k"`
+	TypeV       string    `json:"type_v"`
+	NGPULayers  int       `json:"n_gpu_layers"`
+	FlashAttn   bool      `json:"flash_attn"`
+	UseMmap     bool      `json:"use_mmap"`
+	Embeddings  bool      `json:"embeddings"`
+	NPrompt     int       `json:"n_prompt"`
+	NGen        int       `json:"n_gen"`
+	NDepth      int       `json:"n_depth"`
+	TestTime    string    `json:"test_time"`
+	AvgNs       int64     `json:"avg_ns"`
+	StddevNs    int64     `json:"stddev_ns"`
+	AvgTs       float64   `json:"avg_ts"`
+	StddevTs    float64   `json:"stddev_ts"`
+	SamplesNs   []int64   `json:"samples_ns"`
+	SamplesTs   []float64 `json:"samples_ts"`
 }
 
 // ubatch is how many prompt tokens one Forward call takes, as llama.cpp's
