@@ -1,9 +1,7 @@
 package train
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/llmos/llmos/gguf"
@@ -14,6 +12,35 @@ import (
 // hyperparameters and every parameter as an F32 tensor under its GGUF name.
 // The caller adds tokenizer metadata and writes the file.
 func (m *Model) AddTo(w *gguf.Writer) {
+	m.addTensors(w, func(Tensor) (tensor.Type, []byte, error) { return tensor.F32, nil, nil })
+}
+
+// AddToAs is AddTo with every 2-D weight stored as typ (quantized through
+// tensor.Quantize) when its rows are a whole number of typ's blocks, and in
+// F32 otherwise (llama.cpp's quantizer also leaves such tensors alone); the
+// norm gains stay F32.
+func (m *Model) AddToAs(w *gguf.Writer, typ tensor.Type) error {
+	if !typ.Known() {
+		return fmt.Errorf("train: export: unknown tensor type %v", typ)
+	}
+	var err error
+	m.addTensors(w, func(t Tensor) (tensor.Type, []byte, error) {
+		if typ == tensor.F32 || len(t.Shape) != 2 || t.Shape[1]%typ.BlockSize() != 0 {
+			return tensor.F32, nil, nil
+		}
+		size, _ := tensor.RowBytes(typ, int64(len(t.Data)))
+		b := make([]byte, size)
+		if qerr := tensor.Quantize(typ, t.Data, b); qerr != nil {
+			err = fmt.Errorf("train: export %s: %w", t.Name, qerr)
+		}
+		return typ, b, err
+	})
+	return err
+}
+
+// addTensors writes the metadata and each tensor as encode says (a nil
+// byte slice means F32).
+func (m *Model) addTensors(w *gguf.Writer, encode func(Tensor) (tensor.Type, []byte, error)) {
 	c := m.Config
 	w.Set("general.architecture", "llama")
 	for key, v := range map[string]int{
@@ -27,16 +54,46 @@ func (m *Model) AddTo(w *gguf.Writer) {
 	w.Set("llama.rope.freq_base", float32(c.RopeBase))
 	w.Set("llama.attention.layer_norm_rms_epsilon", float32(c.NormEps))
 	for _, t := range m.Params.Tensors {
-		dims := make([]int64, len(t.Shape))
-		for i, d := range t.Shape {
-			dims[len(dims)-1-i] = int64(d)
+		typ, data, err := encode(t)
+		if err != nil {
+			return
 		}
-		data := make([]byte, 4*len(t.Data))
-		for i, v := range t.Data {
-			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
+		if data == nil {
+			typ, data = tensor.F32, f32Bytes(t.Data)
 		}
-		w.AddTensor(t.Name, tensor.F32, dims, data)
+		w.AddTensor(t.Name, typ, ne(t.Shape), data)
 	}
+}
+
+// LoadGGUF reads a "llama" model file of any tensor types (F32, F16,
+// quantized: dequantized to f32) for training. A file without
+// output.weight ties the head to the embedding, as llama.cpp does; training
+// then unties them.
+func LoadGGUF(f *gguf.File) (*Model, error) {
+	c, err := ConfigFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(c, LMHead)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range m.Params.Tensors {
+		ti, ok := f.Tensor(t.Name)
+		if !ok && t.Name == "output.weight" {
+			ti, ok = f.Tensor("token_embd.weight")
+		}
+		if !ok {
+			return nil, fmt.Errorf("train: tensor %q not found", t.Name)
+		}
+		if !sameShape(ti.Dims, t.Shape) {
+			return nil, fmt.Errorf("train: tensor %q has ne %v, want shape %v (ne reversed)", ti.Name, ti.Dims, t.Shape)
+		}
+		if err := tensor.Dequantize(ti.Type, ti.Data, t.Data); err != nil {
+			return nil, fmt.Errorf("train: tensor %q: %w", ti.Name, err)
+		}
+	}
+	return m, nil
 }
 
 // ConfigFromGGUF reads the shape of a "llama" model from f's llama.*

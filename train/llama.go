@@ -430,3 +430,34 @@ func (ws *Workspace) attentionBackward(a *layerActs) {
 		}
 	})
 }
+
+// Bytes is the memory the workspace holds, with the scratch that its first
+// step allocates (packed panels, per-worker attention buffers): the
+// activations part of a run's memory plan.
+func (ws *Workspace) Bytes() int64 {
+	n := 0
+	for _, s := range [][]float32{ws.Logits, ws.DLogits, ws.Hidden, ws.cos, ws.sin, ws.rmsF,
+		ws.dres, ws.dxn, ws.dq, ws.datt, ws.dk, ws.dv, ws.dgate, ws.dup, ws.dp} {
+		n += len(s)
+	}
+	for _, s := range ws.resid {
+		n += len(s)
+	}
+	for _, a := range ws.acts {
+		for _, s := range [][]float32{a.rms1, a.rms2, a.xn1, a.q, a.k, a.v, a.probs, a.att, a.mid, a.xn2, a.gate, a.up, a.act} {
+			n += len(s)
+		}
+	}
+	n += len(ws.tokens) + 2*len(ws.perRow)
+	c, rows := ws.cfg, ws.B*ws.T
+	widest := max(c.Dim, c.Heads*c.HeadDim, c.Hidden, ws.rows)
+	if useAsm {
+		// Packed A and B panels of the widest product, one k-chunk each.
+		n += (rows + widest + mr + nr) * kcMax
+		// Per worker: a [T, T] matrix and the panels of one head.
+		n += ws.pool.threads * (ws.T*ws.T + (2*ws.T+mr+nr)*max(c.HeadDim, nr) + mr*ws.T)
+	} else {
+		n += widest*widest + 2*widest*min(rows, dwChunk)
+	}
+	return 4 * int64(n)
+}
