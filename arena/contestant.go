@@ -16,8 +16,8 @@ type Contestant interface {
 	// Name identifies the model on the leaderboard; voters see it only
 	// after they vote.
 	Name() string
-	// Answer writes an answer to prompt, streaming its text to emit as it
-	// is generated, and returns the whole of it.
+	// Answer writes an answer to prompt, streaming its text to emit, if
+	// not nil, as it is generated, and returns the whole of it.
 	Answer(ctx context.Context, prompt string, emit func(string) error) (string, error)
 }
 

@@ -31,6 +31,9 @@ func (c *stubContestant) Answer(ctx context.Context, prompt string, emit func(st
 	}
 	text := c.answer(prompt)
 	for _, w := range strings.SplitAfter(text, " ") {
+		if emit == nil {
+			break
+		}
 		if err := emit(w); err != nil {
 			return "", err
 		}
