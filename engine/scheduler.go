@@ -27,12 +27,14 @@ type SchedulerOptions struct {
 	BatchSize int
 }
 
-// Errors Submit returns before a request is queued. The server maps
-// ErrQueueFull to 503 and the others to 400.
+// Errors Submit returns before a request is queued (ErrClosed also ends
+// unfinished generations). The server maps ErrQueueFull to 503 and
+// ErrMaxTokens and ErrInvalid to 400.
 var (
 	ErrQueueFull = errors.New("engine: too many requests waiting")
 	ErrMaxTokens = errors.New("max_tokens does not fit the context")
 	ErrClosed    = errors.New("engine: scheduler closed")
+	ErrInvalid   = errors.New("engine: invalid request")
 )
 
 // Constraint restricts which tokens a generation may produce next, e.g. to
@@ -262,18 +264,18 @@ func (s *Scheduler) Check(j Job) error {
 	ctxLen := s.cache.Context
 	switch {
 	case len(j.Prompt) == 0:
-		return errors.New("engine: empty prompt")
+		return fmt.Errorf("%w: empty prompt", ErrInvalid)
 	case len(j.Prompt) >= ctxLen:
 		return fmt.Errorf("engine: %w: prompt of %d tokens, context of %d leaves no room to generate", ErrContext, len(j.Prompt), ctxLen)
 	case j.MaxTokens > 0 && len(j.Prompt)+j.MaxTokens > ctxLen:
 		return fmt.Errorf("engine: %w: prompt of %d tokens + max_tokens %d > context of %d", ErrMaxTokens, len(j.Prompt), j.MaxTokens, ctxLen)
 	case j.TopLogprobs < 0:
-		return fmt.Errorf("engine: negative top logprobs %d", j.TopLogprobs)
+		return fmt.Errorf("%w: negative top logprobs %d", ErrInvalid, j.TopLogprobs)
 	}
 	vocab := int32(s.e.Model.Config.Vocab)
 	for _, id := range j.Prompt {
 		if id < 0 || id >= vocab {
-			return fmt.Errorf("engine: prompt token %d outside the vocabulary of %d", id, vocab)
+			return fmt.Errorf("%w: prompt token %d outside the vocabulary of %d", ErrInvalid, id, vocab)
 		}
 	}
 	return j.Sampling.Validate()
