@@ -4,7 +4,10 @@
 // directly.
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Type is a ggml tensor element type, numbered as in ggml.h.
 type Type uint32
@@ -103,5 +106,9 @@ func RowBytes(t Type, n int64) (int64, error) {
 	if n < 0 || n%int64(l.blockSize) != 0 {
 		return 0, fmt.Errorf("tensor: %d elements of %s is not a whole number of %d-element blocks", n, l.name, l.blockSize)
 	}
-	return n / int64(l.blockSize) * int64(l.typeSize), nil
+	blocks := n / int64(l.blockSize)
+	if blocks > math.MaxInt64/int64(l.typeSize) {
+		return 0, fmt.Errorf("tensor: %d elements of %s overflow a byte count", n, l.name)
+	}
+	return blocks * int64(l.typeSize), nil
 }
