@@ -61,3 +61,26 @@ func BenchmarkDequantize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadBandwidth streams 512 MiB through Dot on every thread of a
+// Pool, the memory-read rate that bounds decode: MB/s is the bandwidth the
+// decode roofline in BENCHMARKS.md divides by.
+func BenchmarkReadBandwidth(b *testing.B) {
+	x := make([]float32, 128<<20)
+	for i := range x {
+		x[i] = 1
+	}
+	pool := NewPool(0)
+	defer pool.Close()
+	const chunk = 1 << 16
+	sink := make([]float32, len(x)/chunk)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		pool.ParallelFor(len(sink), func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				v := x[c*chunk : (c+1)*chunk]
+				sink[c] = Dot(v, v)
+			}
+		})
+	}
+}
