@@ -20,23 +20,35 @@ import (
 
 const testContext = 256
 
-// fixtureModel returns the path of the smallest fixture model.
-func fixtureModel(t testing.TB) string {
+// fixtureModel returns the path of a fixture model.
+func fixtureModel(t testing.TB, name string) string {
 	dir := os.Getenv("LLMOS_FIXTURES")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "shared", "fixtures")
 	}
-	path := filepath.Join(dir, "llama", "models", "llama2c-260K.f32.gguf")
+	path := filepath.Join(dir, "llama", "models", name)
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
 	}
 	return path
 }
 
-// newTestServer serves the fixture model over loopback.
+// smallModel is the smallest fixture model: the API tests use it.
+const smallModel = "llama2c-260K.f32.gguf"
+
+// newTestServer serves the smallest fixture model over loopback.
 func newTestServer(t testing.TB, opts Options) (*httptest.Server, *Server) {
+	return newModelServer(t, opts, smallModel)
+}
+
+// newModelServer serves fixture models over loopback.
+func newModelServer(t testing.TB, opts Options, names ...string) (*httptest.Server, *Server) {
 	t.Helper()
-	models, err := Open([]string{fixtureModel(t)}, engine.Options{Threads: 2, Context: testContext})
+	var paths []string
+	for _, name := range names {
+		paths = append(paths, fixtureModel(t, name))
+	}
+	models, err := Open(paths, engine.Options{Threads: 2, Context: testContext})
 	if err != nil {
 		t.Fatal(err)
 	}
