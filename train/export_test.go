@@ -73,6 +73,14 @@ func TestInferenceForwardAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	logits := inferenceLogits(t, f, batch.Tokens, B, T)
+	within(t, "inference vs training logits rel_max", relMax(logits, ws.Logits), 1e-5)
+}
+
+// inferenceLogits runs package model's forward pass over B sequences of T
+// tokens of the model in f and returns the logits of every position.
+func inferenceLogits(t *testing.T, f *gguf.File, tokens []int32, B, T int) []float32 {
+	t.Helper()
 	im, err := model.Load(f)
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +92,16 @@ func TestInferenceForwardAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ib model.Batch
-	for i, tok := range batch.Tokens {
+	for i, tok := range tokens {
 		ib.Add(tok, i%T, i/T, true)
 	}
-	logits := make([]float32, B*T*tiny.Vocab)
+	vocab := 0
+	if ti, ok := f.Tensor("output.weight"); ok {
+		vocab = int(ti.Dims[1])
+	}
+	logits := make([]float32, B*T*vocab)
 	if err := im.NewRunner(pool).Forward(&ib, cache, logits); err != nil {
 		t.Fatal(err)
 	}
-	within(t, "inference vs training logits rel_max", relMax(logits, ws.Logits), 1e-5)
+	return logits
 }

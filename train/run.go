@@ -116,6 +116,7 @@ const (
 	LogFile        = "log.jsonl"
 	CheckpointFile = "checkpoint.gguf"
 	ModelFile      = "model.gguf"
+	InitFile       = "init.gguf" // the initial model of a fresh run
 )
 
 // runner is a run in progress.
@@ -153,6 +154,11 @@ func Run(ctx context.Context, cfg RunConfig, progress io.Writer) (*Result, error
 	}
 	defer r.close()
 	if err := r.initModel(); err != nil {
+		return nil, err
+	}
+	// The initial weights, so another trainer (docs/train/torch_train.py)
+	// can start from the same point.
+	if err := r.export(filepath.Join(cfg.Dir, InitFile), tensor.F32); err != nil {
 		return nil, err
 	}
 	if err := r.start(); err != nil {

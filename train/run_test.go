@@ -16,7 +16,6 @@ import (
 
 	"github.com/llmos/llmos/data"
 	"github.com/llmos/llmos/gguf"
-	"github.com/llmos/llmos/model"
 	"github.com/llmos/llmos/tensor"
 	"github.com/llmos/llmos/tokenizer"
 )
@@ -267,24 +266,7 @@ func TestExportedModelRuns(t *testing.T) {
 			if _, err := tokenizer.FromGGUF(f); err != nil {
 				t.Errorf("tokenizer of the export: %v", err)
 			}
-			im, err := model.Load(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool := tensor.NewPool(2)
-			defer pool.Close()
-			cache, err := im.NewCache(B, T)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ib model.Batch
-			for i, tok := range tokens {
-				ib.Add(tok, i%T, i/T, true)
-			}
-			logits := make([]float32, B*T*trained.Config.Vocab)
-			if err := im.NewRunner(pool).Forward(&ib, cache, logits); err != nil {
-				t.Fatal(err)
-			}
+			logits := inferenceLogits(t, f, tokens, B, T)
 			within(t, "inference vs training logits rel_max", relMax(logits, ws.Logits), tc.tol)
 		})
 	}

@@ -27,7 +27,7 @@ dequantized) or from a named shape initialised from --seed (stories260K,
 stories15M, stories110M; vocabulary from the data). Data is a directory made
 by 'llmos data prepare'.
 
-RUNDIR receives log.jsonl (one JSON line per step and per evaluation),
+RUNDIR receives init.gguf (the initial weights), log.jsonl (one JSON line per step and per evaluation),
 loss.png and loss.svg (train and val curves), checkpoint.gguf (every
 --ckpt-every steps and at the end, written atomically; Ctrl-C writes one
 too) and model.gguf (the trained model with the data's tokenizer, runnable
