@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 	"github.com/llmos/llmos/engine"
 )
 
-const testContext = 256
+const testContext = 1024
 
 // fixtureModel returns the path of a fixture model.
 func fixtureModel(t testing.TB, name string) string {
@@ -106,7 +107,7 @@ func TestErrors(t *testing.T) {
 		{"unknown model", "/v1/chat/completions", `{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}`, 404, "model", "model_not_found", "gpt-9"},
 		{"prompt past the context", "/v1/completions", `{"prompt":"` + long + `"}`, 400, "prompt", "context_length_exceeded", "context"},
 		{"chat past the context", "/v1/chat/completions", `{"messages":[{"role":"user","content":"` + long + `"}]}`, 400, "messages", "context_length_exceeded", "context"},
-		{"max_tokens past the context", "/v1/completions", `{"prompt":"Hi","max_tokens":1000}`, 400, "max_tokens", "", "max_tokens"},
+		{"max_tokens past the context", "/v1/completions", `{"prompt":"Hi","max_tokens":` + fmt.Sprint(testContext) + `}`, 400, "max_tokens", "", "max_tokens"},
 		{"max_tokens zero", "/v1/completions", `{"prompt":"Hi","max_tokens":0}`, 400, "max_tokens", "", "at least 1"},
 		{"temperature", "/v1/completions", `{"prompt":"Hi","temperature":7}`, 400, "temperature", "", "between 0 and 2"},
 		{"n", "/v1/completions", `{"prompt":"Hi","n":100}`, 400, "n", "", "n must be"},
