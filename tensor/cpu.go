@@ -14,6 +14,10 @@ var noAsm = os.Getenv("LLMOS_NOASM") != ""
 // empty when assembly is off or unavailable.
 var fastDots = map[Type]vecDotFunc{}
 
+// fastDots4 holds the assembly kernels that take four weight rows per call,
+// by weight type; MatMul uses them for whole groups of four rows.
+var fastDots4 = map[Type]dot4Func{}
+
 // kernelSet names the instruction set of the chosen kernels, for reports.
 var kernelSet = "go"
 

@@ -119,3 +119,88 @@ func TestFastFloatOps(t *testing.T) {
 		})
 	}
 }
+
+// TestFastDots4MatchReference holds every four-row assembly kernel to the
+// pure-Go single-row kernel, bit for bit, with rows further apart than their
+// length (as in a matrix of wider rows) and over lengths with block tails.
+func TestFastDots4MatchReference(t *testing.T) {
+	if len(fastDots4) == 0 {
+		t.Skipf("no four-row kernels on this CPU/build (kernels %q, LLMOS_NOASM=%v)", Kernels(), noAsm)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for typ, fast := range fastDots4 {
+		ref := vecDots[typ]
+		for _, n := range []int{32, 96, 256, 288, 544, 1056, 2048, 5632} {
+			for _, edge := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/n=%d/edge=%v", typ, n, edge), func(t *testing.T) {
+					rowBytes := n / 32 * typ.TypeSize()
+					stride := rowBytes + typ.TypeSize()*rng.IntN(3)
+					w := make([]byte, 3*stride+rowBytes)
+					var a []byte
+					for r := range 4 {
+						var wr []byte
+						wr, a, _ = kernelInputs(t, rng, typ, n, edge)
+						copy(w[r*stride:], wr)
+					}
+					ad := make([]float32, n/32)
+					for b := range ad {
+						ad[b] = half(a[b*34:])
+					}
+					got := make([]float32, 5)
+					got[4] = 42 // must stay untouched
+					fast(w, stride, a, ad, n, got[:4])
+					for r := range 4 {
+						want := ref(w[r*stride:r*stride+rowBytes], a, n)
+						if math.Float32bits(got[r]) != math.Float32bits(want) {
+							t.Fatalf("row %d: got %v (%#x), pure Go %v (%#x)", r, got[r], math.Float32bits(got[r]), want, math.Float32bits(want))
+						}
+					}
+					if got[4] != 42 {
+						t.Fatalf("kernel wrote past its four outputs")
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestMatMulMatchesKernels holds MatMul, whichever kernels it picks (four-row
+// groups, leftover rows, several vectors, a Pool splitting the rows), to the
+// pure-Go single-row kernels applied one output at a time: bit for bit on
+// the integer kernels.
+func TestMatMulMatchesKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	pool := NewPool(3)
+	defer pool.Close()
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16} {
+		cols := 256 * 3
+		if typ.BlockSize() == 32 {
+			cols = 32 * 11 // eight-block batches and a tail
+		}
+		for _, rows := range []int{1, 3, 4, 5, 7, 9, 13, 18} {
+			t.Run(fmt.Sprintf("%s/rows=%d", typ, rows), func(t *testing.T) {
+				m := randomMatrix(t, rng, typ, rows, cols)
+				ref := vecDots[typ]
+				for n := 1; n <= 9; n++ {
+					x := gaussian(rng, n*cols)
+					dst := make([]float32, n*rows)
+					if err := m.MatMul(dst, x, n, pool); err != nil {
+						t.Fatal(err)
+					}
+					a := make([]byte, m.actBytes)
+					for i := range n {
+						m.quant(x[i*cols:(i+1)*cols], a)
+						for r := range rows {
+							want := ref(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], a, cols)
+							got := dst[i*rows+r]
+							if integerKernel(typ) && math.Float32bits(got) != math.Float32bits(want) ||
+								math.Abs(float64(got-want)) > 1e-4*(1+math.Abs(float64(want))) {
+								t.Fatalf("n=%d vector %d row %d: got %v, pure Go %v", n, i, r, got, want)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}

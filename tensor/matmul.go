@@ -13,8 +13,15 @@ type Matrix struct {
 	rowBytes int // bytes per weight row
 	actBytes int // bytes per activation row quantized to actType
 	dot      vecDotFunc
+	dot4     dot4Func // nil when the CPU has no four-row kernel for Type
 	quant    func(src []float32, dst []byte)
 }
+
+// dot4Func computes four weight rows, w[0:], w[stride:], w[2*stride:] and
+// w[3*stride:], against one activation row a quantized to Q8_0, whose block
+// scales ad holds as float32, and writes the four dots to dst[0:4]. The
+// results equal the single-row kernel's bit for bit.
+type dot4Func func(w []byte, stride int, a []byte, ad []float32, n int, dst []float32)
 
 // NewMatrix wraps data (not copied) as a rows×cols matrix of type t. It
 // fails when t has no dot kernel, cols is not a whole number of t's blocks,
@@ -39,11 +46,15 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensor: matrix %d×%d of %s: activations: %w", rows, cols, t, err)
 	}
-	return &Matrix{
+	m := &Matrix{
 		Type: t, Rows: rows, Cols: cols, Data: data,
 		rowBytes: int(rb), actBytes: int(ab),
 		dot: dot, quant: actQuantizer(act),
-	}, nil
+	}
+	if f, ok := fastDots4[t]; ok && act == Q8_0 {
+		m.dot4 = f
+	}
+	return m, nil
 }
 
 // Row dequantizes row r into dst (len(dst) == Cols); embedding lookup uses it.
@@ -77,33 +88,51 @@ func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	act := p.buffer(n * m.actBytes)
-	p.quant = quantizeTask{m: m, x: x, act: act}
+	var ad []float32
+	units := m.Rows
+	if m.dot4 != nil {
+		ad = p.floatBuffer(n * m.Cols / 32)
+		units = (m.Rows + 3) / 4
+	}
+	p.quant = quantizeTask{m: m, x: x, act: act, ad: ad}
 	p.run(&p.quant, n)
-	p.mm = matmulTask{m: m, dst: dst, act: act, n: n}
-	p.run(&p.mm, m.Rows)
+	p.mm = matmulTask{m: m, dst: dst, act: act, ad: ad, n: n}
+	p.run(&p.mm, units)
 	p.quant, p.mm = quantizeTask{}, matmulTask{} // drop references to the caller's slices
 	return nil
 }
 
-// quantizeTask quantizes activation vectors [lo, hi) to m's vec-dot type.
+// quantizeTask quantizes activation vectors [lo, hi) to m's vec-dot type
+// and, for the four-row kernels, converts their Q8_0 block scales to float32
+// once here rather than once per weight row.
 type quantizeTask struct {
 	m   *Matrix
 	x   []float32
 	act []byte
+	ad  []float32
 }
 
 func (t *quantizeTask) run(lo, hi int) {
 	m := t.m
+	nb := m.Cols / 32
 	for i := lo; i < hi; i++ {
-		m.quant(t.x[i*m.Cols:(i+1)*m.Cols], t.act[i*m.actBytes:(i+1)*m.actBytes])
+		a := t.act[i*m.actBytes : (i+1)*m.actBytes]
+		m.quant(t.x[i*m.Cols:(i+1)*m.Cols], a)
+		if t.ad != nil {
+			for b, ad := 0, t.ad[i*nb:(i+1)*nb]; b < nb; b++ {
+				ad[b] = half(a[b*34:])
+			}
+		}
 	}
 }
 
-// matmulTask computes rows [lo, hi) of the product for all n vectors.
+// matmulTask computes rows [lo, hi) of the product for all n vectors; with
+// a four-row kernel, lo and hi count groups of four rows.
 type matmulTask struct {
 	m   *Matrix
 	dst []float32
 	act []byte
+	ad  []float32
 	n   int
 }
 
@@ -114,12 +143,23 @@ const rowTile = 8
 
 func (t *matmulTask) run(lo, hi int) {
 	m := t.m
+	nb := m.Cols / 32
+	if m.dot4 != nil {
+		lo, hi = 4*lo, min(4*hi, m.Rows)
+	}
 	for r0 := lo; r0 < hi; r0 += rowTile {
 		r1 := min(r0+rowTile, hi)
 		for i := 0; i < t.n; i++ {
 			a := t.act[i*m.actBytes : (i+1)*m.actBytes]
 			out := t.dst[i*m.Rows : (i+1)*m.Rows]
-			for r := r0; r < r1; r++ {
+			r := r0
+			if m.dot4 != nil {
+				ad := t.ad[i*nb : (i+1)*nb]
+				for ; r+4 <= r1; r += 4 {
+					m.dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, a, ad, m.Cols, out[r:r+4])
+				}
+			}
+			for ; r < r1; r++ {
 				out[r] = m.dot(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], a, m.Cols)
 			}
 		}

@@ -27,6 +27,7 @@ type Pool struct {
 	next    atomic.Int64
 
 	scratch []byte
+	floats  []float32
 	quant   quantizeTask
 	mm      matmulTask
 }
@@ -132,4 +133,13 @@ func (p *Pool) buffer(n int) []byte {
 		p.scratch = make([]byte, n)
 	}
 	return p.scratch[:n]
+}
+
+// floatBuffer returns p's float32 scratch grown to at least n elements; the
+// caller holds p.mu.
+func (p *Pool) floatBuffer(n int) []float32 {
+	if cap(p.floats) < n {
+		p.floats = make([]float32, n)
+	}
+	return p.floats[:n]
 }

@@ -25,6 +25,12 @@ func dotQ4KAVX2(w, a *byte, nb int) float32
 func dotQ6KAVX2(w, a *byte, nb int) float32
 
 //go:noescape
+func dotQ8_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
+
+//go:noescape
 func dotF32AVX2(a, b *byte, n int) float32
 
 //go:noescape
@@ -50,6 +56,33 @@ func init() {
 	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2)
 	dotFloats = dotFloatsFast
 	axpyFloats = axpyFast
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW || !cpu.X86.HasAVX512VNNI {
+		return
+	}
+	kernelSet = "avx512vnni"
+	fastDots4[Q8_0] = rows4Fast(dotQ8_0x4VNNI, q8_0Blocks, 34)
+	fastDots4[Q4_0] = rows4Fast(dotQ4_0x4VNNI, q4_0Blocks, 18)
+}
+
+// rows4Fast wraps a four-row assembly kernel over 32-element blocks (whole
+// batches of 8) whose weight blocks take wsize bytes; each row's tail
+// continues its running sum with the Go kernel's loop rest.
+func rows4Fast(kernel func(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32), rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize int) dot4Func {
+	return func(w []byte, stride int, a []byte, ad []float32, n int, dst []float32) {
+		out := (*[4]float32)(dst)
+		nb := n / 32
+		nb8 := nb &^ 7
+		*out = [4]float32{}
+		if nb8 > 0 {
+			_, _, _ = w[3*stride+nb8*wsize-1], a[nb8*34-1], ad[nb8-1]
+			kernel(&w[0], stride, &a[0], &ad[0], nb8, out)
+		}
+		if nb8 < nb {
+			for r := range out {
+				out[r] = rest(w[r*stride:], a, nb8, nb, out[r])
+			}
+		}
+	}
 }
 
 // blockFast wraps an assembly kernel over 32-element blocks (whole batches
