@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -414,5 +415,46 @@ func BenchmarkTrain(b *testing.B) {
 		if _, _, err := Train(context.Background(), bytes.NewReader(text), TrainOptions{VocabSize: 2048}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func ExampleTrain() {
+	text := "hug hug pug hugs"
+	v, stats, err := Train(context.Background(), strings.NewReader(text), TrainOptions{VocabSize: 300, Pre: "gpt-2"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%q\n", v.Merges)
+	fmt.Printf("%d tokens, %.2f bytes/token\n", len(v.Tokens), stats.BytesPerToken())
+	// Output:
+	// ["u g" "h ug" "Ġ hug"]
+	// 263 tokens, 2.29 bytes/token
+}
+
+func TestVocabWriteFile(t *testing.T) {
+	spm := Vocab{Model: ModelSPM, Tokens: []string{"<unk>", "<s>", "</s>", "▁a", "b"},
+		Scores: []float32{0, 0, 0, -1, -2}, Types: []TokenType{TypeUnknown, TypeControl, TypeControl, TypeNormal, TypeNormal},
+		Special: map[string]int32{"unknown": 0, "bos": 1, "eos": 2}, AddBOS: true, AddSpacePrefix: false, Name: "tiny", Arch: "llama"}
+	path := filepath.Join(t.TempDir(), "spm.gguf")
+	if err := spm.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	back, err := ReadVocab(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Tokens, spm.Tokens) || !slices.Equal(back.Scores, spm.Scores) || !slices.Equal(back.Types, spm.Types) ||
+		back.AddSpacePrefix || !back.AddBOS || back.Name != "tiny" || len(back.Special) != 3 {
+		t.Fatalf("read back %+v", back)
+	}
+
+	bad := Vocab{Model: ModelBPE, Pre: "llama-bpe", Tokens: []string{"a", "a"}}
+	if err := bad.WriteFile(filepath.Join(t.TempDir(), "bad.gguf")); err == nil || !strings.Contains(err.Error(), "same text") {
+		t.Fatalf("writing a vocabulary with a repeated token: err = %v", err)
 	}
 }
