@@ -62,6 +62,11 @@ const DefaultPPLContext = 512
 // window is run from an empty cache, and only the predictions for its
 // second half are scored, so that every scored token has at least
 // Context/2 tokens of context.
+//
+// Checked once against llama-perplexity (llama.cpp 3f545becc) on
+// tinystories/valid_head.txt with -c 128 --chunks 100: 527.6748 ± 2.11488
+// here vs 527.6545 ± 2.11518 for spm512-llama.q8_0, and 79596.9968 vs
+// 79582.4374 for llama2c-260K.f32 (0.02% apart).
 func Perplexity(ctx context.Context, e *engine.Engine, text string, opts PPLOptions) (*PPLResult, error) {
 	nCtx := opts.Context
 	if nCtx == 0 {
