@@ -3,7 +3,11 @@ package eval
 import (
 	"context"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,5 +124,44 @@ func BenchmarkPerplexityWindow(b *testing.B) {
 		if _, err := Perplexity(context.Background(), e, text, PPLOptions{Context: 128, Chunks: 1}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPerplexityMatchesLlamaCpp runs llama.cpp's llama-perplexity, when
+// LLMOS_LLAMA_PERPLEXITY names the binary, on the same model, text and
+// window, and requires the final estimate within 0.5% (the issue asks
+// for 1%).
+func TestPerplexityMatchesLlamaCpp(t *testing.T) {
+	bin := os.Getenv("LLMOS_LLAMA_PERPLEXITY")
+	if bin == "" {
+		t.Skip("set LLMOS_LLAMA_PERPLEXITY to a llama-perplexity binary to compare with llama.cpp")
+	}
+	dataFile := filepath.Join(dataDir(t), "tinystories", "valid_head.txt")
+	text := readData(t, "tinystories/valid_head.txt", 0)
+	for _, name := range []string{"llama2c-260K.f32.gguf", "spm512-llama.q8_0.gguf"} {
+		t.Run(name, func(t *testing.T) {
+			e := openModel(t, name)
+			res, err := Perplexity(context.Background(), e, text, PPLOptions{Context: 128, Chunks: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "-m", filepath.Join(fixturesDir(t), "llama", "models", name), "-f", dataFile, "-c", "128", "--chunks", "10", "-t", "2").CombinedOutput()
+			if err != nil {
+				t.Fatalf("llama-perplexity: %v\n%s", err, out)
+			}
+			// The running value after the last window is the final
+			// estimate; llama.cpp's asynchronous logger has been seen to
+			// drop one of the two lines at exit, so either will do.
+			m := regexp.MustCompile(`(?:Final estimate: PPL = |\[10\])([0-9.]+)`).FindSubmatch(out)
+			if m == nil {
+				t.Fatalf("no final estimate in llama-perplexity's output:\n%s", out)
+			}
+			want, _ := strconv.ParseFloat(string(m[1]), 64)
+			// llama2c-260K's perplexity is about 80000: its targets lie
+			// deep in the tail, where float32 rounding weighs more.
+			if math.Abs(res.PPL-want) > 5e-3*want {
+				t.Errorf("PPL %.4f, llama-perplexity %.4f", res.PPL, want)
+			}
+		})
 	}
 }
