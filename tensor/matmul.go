@@ -18,8 +18,8 @@ type Matrix struct {
 }
 
 // dot4Func computes four weight rows, w[0:], w[stride:], w[2*stride:] and
-// w[3*stride:], against one activation row a quantized to Q8_0, whose block
-// scales ad holds as float32, and writes the four dots to dst[0:4]. The
+// w[3*stride:], against one activation row a (for Q8_0 activations, ad holds
+// its block scales as float32) and writes the four dots to dst[0:4]. The
 // results equal the single-row kernel's bit for bit.
 type dot4Func func(w []byte, stride int, a []byte, ad []float32, n int, dst []float32)
 
@@ -51,7 +51,7 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 		rowBytes: int(rb), actBytes: int(ab),
 		dot: dot, quant: actQuantizer(act),
 	}
-	if f, ok := fastDots4[t]; ok && act == Q8_0 {
+	if f, ok := fastDots4[t]; ok {
 		m.dot4 = f
 	}
 	return m, nil
@@ -91,8 +91,10 @@ func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 	var ad []float32
 	units := m.Rows
 	if m.dot4 != nil {
-		ad = p.floatBuffer(n * m.Cols / 32)
 		units = (m.Rows + 3) / 4
+		if vecDotTypes[m.Type] == Q8_0 {
+			ad = p.floatBuffer(n * m.Cols / 32)
+		}
 	}
 	p.quant = quantizeTask{m: m, x: x, act: act, ad: ad}
 	p.run(&p.quant, n)
@@ -154,7 +156,10 @@ func (t *matmulTask) run(lo, hi int) {
 			out := t.dst[i*m.Rows : (i+1)*m.Rows]
 			r := r0
 			if m.dot4 != nil {
-				ad := t.ad[i*nb : (i+1)*nb]
+				var ad []float32
+				if t.ad != nil {
+					ad = t.ad[i*nb : (i+1)*nb]
+				}
 				for ; r+4 <= r1; r += 4 {
 					m.dot4(m.Data[r*m.rowBytes:(r+4)*m.rowBytes], m.rowBytes, a, ad, m.Cols, out[r:r+4])
 				}

@@ -31,6 +31,9 @@ func dotQ8_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]fl
 func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
 
 //go:noescape
+func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+
+//go:noescape
 func dotF32AVX2(a, b *byte, n int) float32
 
 //go:noescape
@@ -62,6 +65,9 @@ func init() {
 	kernelSet = "avx512vnni"
 	fastDots4[Q8_0] = rows4Fast(dotQ8_0x4VNNI, q8_0Blocks, 34)
 	fastDots4[Q4_0] = rows4Fast(dotQ4_0x4VNNI, q4_0Blocks, 18)
+	if cpu.X86.HasAVX512VBMI {
+		fastDots4[Q4_K] = rows4K(dotQ4Kx4VNNI, 144)
+	}
 }
 
 // rows4Fast wraps a four-row assembly kernel over 32-element blocks (whole
@@ -135,6 +141,22 @@ func axpyFast(alpha float32, x, y []float32) {
 		axpyAVX2(alpha, &x[0], &y[0], n8)
 	}
 	axpyGo(alpha, x[n8:], y[n8:])
+}
+
+// rows4K wraps a four-row assembly k-quant kernel over whole super-blocks of
+// wsize bytes; k-quant activations carry float32 scales already, so ad is
+// unused.
+func rows4K(kernel func(w *byte, stride int, a *byte, nb int, out *[4]float32), wsize int) dot4Func {
+	return func(w []byte, stride int, a []byte, _ []float32, n int, dst []float32) {
+		out := (*[4]float32)(dst)
+		nb := n / QK_K
+		if nb == 0 {
+			*out = [4]float32{}
+			return
+		}
+		_, _ = w[3*stride+nb*wsize-1], a[nb*292-1]
+		kernel(&w[0], stride, &a[0], nb, out)
+	}
 }
 
 // kFast wraps an assembly k-quant kernel over whole super-blocks of wsize

@@ -1,0 +1,172 @@
+//go:build !purego
+
+#include "textflag.h"
+#include "kernels_amd64.h"
+
+// Q4_K with VNNI. The Go kernel (dotK45) sums q8·q in eight int32 lanes,
+// lane = element index mod 8. VPERMB (AVX-512 VBMI) reorders each
+// 32-element chunk so that the four bytes of dword l are its elements l,
+// l+8, l+16, l+24; VPDPBUSD then yields lane l's sum for the chunk in dword
+// l, at most 4·15·127 in size, and VPDPWSSD applies the chunk's 6-bit scale
+// to it (the scale as a word pair (s, 0)). Lane sums stay exact; the float
+// steps are dotK45's.
+
+// lanePerm: VPERMB indices, dword l <- bytes l, l+8, l+16, l+24.
+DATA lanePerm<>+0(SB)/8, $0x1911090118100800
+DATA lanePerm<>+8(SB)/8, $0x1b130b031a120a02
+DATA lanePerm<>+16(SB)/8, $0x1d150d051c140c04
+DATA lanePerm<>+24(SB)/8, $0x1f170f071e160e06
+GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
+
+// Q4KSCALES: the super-block at R's eight 6-bit scales as dwords at
+// 16(SP)..47(SP) and its eight mins as words in X8, as ggml's utmp shuffle
+// unpacks them. Built in registers: a load of bytes stored piecewise would
+// miss store forwarding. Clobbers AX, BX, DX, R12, R13, X5.
+#define Q4KSCALES(R) \
+	MOVL      4(R), AX; \
+	MOVL      8(R), BX; \
+	MOVL      12(R), DX; \
+	MOVL      DX, R12; \
+	ANDL      $0x0f0f0f0f, R12; \
+	MOVL      AX, R13; \
+	SHRL      $6, R13; \
+	ANDL      $0x03030303, R13; \
+	SHLL      $4, R13; \
+	ORL       R13, R12; \
+	SHLQ      $32, R12; \
+	ANDL      $0x3f3f3f3f, AX; \
+	ORQ       AX, R12; \
+	VMOVQ     R12, X5; \
+	VPMOVZXBD X5, Y5; \
+	VMOVDQU   Y5, 16(SP); \
+	SHRL      $4, DX; \
+	ANDL      $0x0f0f0f0f, DX; \
+	MOVL      BX, R13; \
+	SHRL      $6, R13; \
+	ANDL      $0x03030303, R13; \
+	SHLL      $4, R13; \
+	ORL       R13, DX; \
+	SHLQ      $32, DX; \
+	ANDL      $0x3f3f3f3f, BX; \
+	ORQ       BX, DX; \
+	VMOVQ     DX, X8; \
+	VPMOVZXBW X8, X8
+
+// Q4KGROUP4: Y9 += the scaled lane sums of nibble bytes 16+32g of the row
+// at R (chunks 2g, 2g+1) against the permuted activation chunks Ya, Yb.
+#define Q4KGROUP4(R, g, Ya, Yb) \
+	VPERMB        (16+32*g)(R), Y24, Y0; \
+	VPSRLW        $4, Y0, Y1; \
+	VPANDD        Y25, Y0, Y0; \
+	VPANDD        Y25, Y1, Y1; \
+	VPXOR         Y2, Y2, Y2; \
+	VPXOR         Y3, Y3, Y3; \
+	VPDPBUSD      Ya, Y0, Y2; \
+	VPDPBUSD      Yb, Y1, Y3; \
+	VPDPWSSD.BCST (16+8*g)(SP), Y2, Y9; \
+	VPDPWSSD.BCST (20+8*g)(SP), Y3, Y9
+
+// Q4KROW: one super-block of the row at R: Ysums += d·(lane sums), Xsumf
+// -= dmin·Σ mins·bsums, as dotK45 does.
+#define Q4KROW(R, Ysums, Xsumf) \
+	Q4KSCALES(R); \
+	VPXOR        Y9, Y9, Y9; \
+	Q4KGROUP4(R, 0, Y16, Y17); \
+	Q4KGROUP4(R, 1, Y18, Y19); \
+	Q4KGROUP4(R, 2, Y20, Y21); \
+	Q4KGROUP4(R, 3, Y22, Y23); \
+	VPUNPCKLWD   X8, X8, X7; \
+	VPUNPCKHWD   X8, X8, X8; \
+	VINSERTI128  $1, X8, Y7, Y7; \
+	VPMADDWD     260(DI), Y7, Y7; \
+	VEXTRACTI128 $1, Y7, X8; \
+	VPADDD       X8, X7, X7; \
+	VPSHUFD      $0x4e, X7, X8; \
+	VPADDD       X8, X7, X7; \
+	VPSHUFD      $0xb1, X7, X8; \
+	VPADDD       X8, X7, X7; \
+	VCVTDQ2PS    X7, X7; \
+	VMOVSS       0(DI), X6; \
+	MOVL         0(R), AX; \
+	VMOVD        AX, X5; \
+	VCVTPH2PS    X5, X5; \
+	VMULSS       X6, X5, X4; \
+	VMOVSHDUP    X5, X3; \
+	VMULSS       X6, X3, X3; \
+	VMULSS       X7, X3, X3; \
+	VSUBSS       X3, Xsumf, Xsumf; \
+	VCVTDQ2PS    Y9, Y9; \
+	VBROADCASTSS X4, Y4; \
+	VMULPS       Y4, Y9, Y9; \
+	VADDPS       Y9, Ysums, Ysums
+
+// LANESUM: X += Y's eight lanes in order, through off(SP).
+#define LANESUM(Y, X, off) \
+	VMOVUPS Y, off(SP); \
+	VADDSS  (off+0)(SP), X, X; \
+	VADDSS  (off+4)(SP), X, X; \
+	VADDSS  (off+8)(SP), X, X; \
+	VADDSS  (off+12)(SP), X, X; \
+	VADDSS  (off+16)(SP), X, X; \
+	VADDSS  (off+20)(SP), X, X; \
+	VADDSS  (off+24)(SP), X, X; \
+	VADDSS  (off+28)(SP), X, X
+
+// func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+// Rows w, w+stride, w+2·stride, w+3·stride of nb super-blocks.
+TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $64-40
+	MOVQ      w+0(FP), SI
+	MOVQ      stride+8(FP), BX
+	MOVQ      a+16(FP), DI
+	MOVQ      nb+24(FP), CX
+	LEAQ      (SI)(BX*1), R9
+	LEAQ      (SI)(BX*2), R10
+	LEAQ      (R9)(BX*2), R11
+	VMOVDQU32 lanePerm<>(SB), Y24
+	BROADCASTB($0x0f0f0f0f, Y25, X25)
+	VPXORD    Y26, Y26, Y26
+	VPXORD    Y27, Y27, Y27
+	VPXORD    Y28, Y28, Y28
+	VPXORD    Y29, Y29, Y29
+	VXORPS    X12, X12, X12
+	VXORPS    X13, X13, X13
+	VXORPS    X14, X14, X14
+	VXORPS    X15, X15, X15
+	TESTQ     CX, CX
+	JZ        q4kx4done
+
+q4kx4loop:
+	VPERMB (4+32*0)(DI), Y24, Y16
+	VPERMB (4+32*1)(DI), Y24, Y17
+	VPERMB (4+32*2)(DI), Y24, Y18
+	VPERMB (4+32*3)(DI), Y24, Y19
+	VPERMB (4+32*4)(DI), Y24, Y20
+	VPERMB (4+32*5)(DI), Y24, Y21
+	VPERMB (4+32*6)(DI), Y24, Y22
+	VPERMB (4+32*7)(DI), Y24, Y23
+	Q4KROW(SI, Y26, X12)
+	Q4KROW(R9, Y27, X13)
+	Q4KROW(R10, Y28, X14)
+	Q4KROW(R11, Y29, X15)
+	ADDQ $144, SI
+	ADDQ $144, R9
+	ADDQ $144, R10
+	ADDQ $144, R11
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4kx4loop
+
+q4kx4done:
+	LANESUM(Y26, X12, 0)
+	LANESUM(Y27, X13, 32)
+	VMOVUPS Y28, Y10
+	LANESUM(Y10, X14, 0)
+	VMOVUPS Y29, Y11
+	LANESUM(Y11, X15, 32)
+	MOVQ   out+32(FP), AX
+	VMOVSS X12, 0(AX)
+	VMOVSS X13, 4(AX)
+	VMOVSS X14, 8(AX)
+	VMOVSS X15, 12(AX)
+	VZEROUPPER
+	RET
