@@ -203,6 +203,9 @@ func TestWriteFileAtomic(t *testing.T) {
 	if s, _ := f.String("general.name"); s != "x" {
 		t.Errorf("name = %q", s)
 	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode())
+	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)

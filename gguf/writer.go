@@ -138,6 +138,10 @@ func (w *Writer) WriteFile(path string) error {
 		tmp.Close()
 		return fmt.Errorf("gguf: writing %s: %w", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it owner-only
+		tmp.Close()
+		return fmt.Errorf("gguf: %w", err)
+	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("gguf: %w", err)
