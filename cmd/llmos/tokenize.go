@@ -2,15 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 
+	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/tokenizer"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	var mf modelFlags
+	var mf modelFlags // only the path: tokenizing loads no weights
 	var pf promptFlags
 	var noBOS, asJSON, parseSpecial bool
 	c := &cobra.Command{
@@ -27,22 +30,29 @@ of ids. BOS is added when the vocabulary asks for it, unless --no-bos.`,
 			if err != nil {
 				return err
 			}
-			e, err := mf.open()
+			if mf.path == "" {
+				return errors.New("no model given: pass -m FILE.gguf (a model or a vocab-only GGUF)")
+			}
+			f, err := gguf.Open(mf.path)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			ids := e.Tokenizer.Encode(text, !noBOS, parseSpecial)
+			defer f.Close()
+			tok, err := tokenizer.FromGGUF(f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", mf.path, err)
+			}
+			ids := tok.Encode(text, !noBOS, parseSpecial)
 			if asJSON {
 				return json.NewEncoder(os.Stdout).Encode(nonNil(ids))
 			}
 			for _, id := range ids {
-				fmt.Printf("%6d -> %s\n", id, strconv.Quote(string(e.Tokenizer.Piece(id))))
+				fmt.Printf("%6d -> %s\n", id, strconv.Quote(string(tok.Piece(id))))
 			}
 			return nil
 		},
 	}
-	mf.register(c)
+	c.Flags().StringVarP(&mf.path, "model", "m", "", "GGUF model or vocab-only file")
 	pf.register(c)
 	c.Flags().BoolVar(&noBOS, "no-bos", false, "do not add BOS (or other special tokens the vocabulary adds)")
 	c.Flags().BoolVar(&parseSpecial, "parse-special", false, "read special-token texts such as <s> as the special tokens")
