@@ -2,13 +2,13 @@ package train
 
 import (
 	"fmt"
-	"runtime"
-	"syscall"
-	"time"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // tiny is a configuration small enough for finite differences, with grouped
