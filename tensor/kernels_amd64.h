@@ -20,3 +20,13 @@
 
 // ONES16: R = 1 in every int16.
 #define ONES16(R, X) BROADCASTB($0x00010001, R, X)
+
+// PREFETCH4: fetch into L2 the weights that the four rows' group two
+// groups on (S = 8·stride further) will read o bytes past each row pointer:
+// four rows of a few KiB are four streams too short for the hardware
+// prefetcher, and one group ahead is too close to hide DRAM latency.
+#define PREFETCH4(S, o) \
+	PREFETCHT1 o(SI)(S*1); \
+	PREFETCHT1 o(R9)(S*1); \
+	PREFETCHT1 o(R10)(S*1); \
+	PREFETCHT1 o(R11)(S*1)
