@@ -383,3 +383,26 @@ func FuzzJSONState(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompileSchema checks that any schema text either fails with
+// ErrSchema or compiles to a schema whose shortest document the automaton
+// accepts as complete.
+func FuzzCompileSchema(f *testing.F) {
+	for _, doc := range testSchemas {
+		f.Add(doc)
+	}
+	f.Add(`{"type":["integer","null"],"enum":[1,null,"x"]}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		s, err := CompileSchema([]byte(doc))
+		if err != nil {
+			if !errors.Is(err, ErrSchema) {
+				t.Fatalf("error %v does not wrap ErrSchema", err)
+			}
+			return
+		}
+		st := newJSONState(s.root)
+		if n := feedAll(&st, s.MinText()); n != len(s.MinText()) || st.planLen() != 0 {
+			t.Fatalf("schema %s: shortest text %q refused at byte %d", doc, s.MinText(), n)
+		}
+	})
+}
