@@ -30,20 +30,11 @@ Generated ids exclude the end-of-generation token that stopped it.`,
 		Example: `  llmos generate -m model.gguf -f prompt.txt -n 32 --temp 0 --json`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := pf.read(args)
-			if err != nil {
-				return err
-			}
-			e, err := mf.open()
+			e, s, ids, err := openPrompt(&mf, &pf, args)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			s, err := e.NewSession()
-			if err != nil {
-				return err
-			}
-			ids := e.Tokenizer.Encode(text, true, false)
 			res, err := s.Generate(context.Background(), sf.request(ids), nil)
 			if err != nil {
 				return err

@@ -27,20 +27,12 @@ llama.cpp's reference files.`,
 			if out == "" {
 				return errors.New("no output file: pass -o OUT")
 			}
-			text, err := pf.read(args)
-			if err != nil {
-				return err
-			}
-			e, err := mf.open()
+			e, s, ids, err := openPrompt(&mf, &pf, args)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			s, err := e.NewSession()
-			if err != nil {
-				return err
-			}
-			logits, err := s.Logits(e.Tokenizer.Encode(text, true, false))
+			logits, err := s.Logits(ids)
 			if err != nil {
 				return err
 			}

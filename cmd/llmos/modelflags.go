@@ -107,3 +107,23 @@ func (s *samplingFlags) request(prompt []int32) engine.Request {
 	}
 	return engine.Request{Prompt: prompt, MaxTokens: s.maxTokens, Sampling: p, Stop: s.stops, IgnoreEOS: s.ignoreEOS}
 }
+
+// openPrompt reads the prompt, opens the model and a session, and tokenizes
+// the prompt as llama.cpp does (BOS where the vocabulary wants it). The
+// caller closes the engine.
+func openPrompt(mf *modelFlags, pf *promptFlags, args []string) (*engine.Engine, *engine.Session, []int32, error) {
+	text, err := pf.read(args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e, err := mf.open()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := e.NewSession()
+	if err != nil {
+		e.Close()
+		return nil, nil, nil, err
+	}
+	return e, s, e.Tokenizer.Encode(text, true, false), nil
+}

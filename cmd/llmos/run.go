@@ -26,23 +26,14 @@ when the vocabulary asks for it). Ctrl-C stops the generation.`,
   llmos run -m model.gguf -f prompt.txt --temp 0 --seed 1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := pf.read(args)
-			if err != nil {
-				return err
-			}
-			e, err := mf.open()
+			e, s, ids, err := openPrompt(&mf, &pf, args)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			s, err := e.NewSession()
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
 			out := bufio.NewWriter(os.Stdout)
-			ids := e.Tokenizer.Encode(text, true, false)
 			start := time.Now()
 			res, err := s.Generate(ctx, sf.request(ids), func(piece string) error {
 				out.WriteString(piece)
