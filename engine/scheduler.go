@@ -159,6 +159,7 @@ type Scheduler struct {
 	cache  *model.Cache
 	runner *model.Runner
 	slots  []*slot
+	busy   []*slot // scratch of slotsByAdmission
 	batch  model.Batch
 	logits []float32
 	raw    []float32 // unmasked logits of one sequence, for logprobs
@@ -548,7 +549,7 @@ func (s *Scheduler) step() {
 // slotsByAdmission returns the busy slots, earliest admitted first, so
 // prompts are read in arrival order.
 func (s *Scheduler) slotsByAdmission() []*slot {
-	busy := make([]*slot, 0, len(s.slots))
+	busy := s.busy[:0]
 	for _, sl := range s.slots {
 		if sl.job != nil {
 			busy = append(busy, sl)
@@ -559,6 +560,7 @@ func (s *Scheduler) slotsByAdmission() []*slot {
 			busy[k], busy[k-1] = busy[k-1], busy[k]
 		}
 	}
+	s.busy = busy
 	return busy
 }
 
