@@ -236,3 +236,38 @@ func TestLoad(t *testing.T) {
 		t.Errorf("scheduler after the load: %+v", st)
 	}
 }
+
+// TestOpenAIClientToolsStream streams a required call among two tools
+// through the SDK's accumulator.
+func TestOpenAIClientToolsStream(t *testing.T) {
+	ts, _ := newTestServer(t, Options{})
+	c := client(ts.URL)
+	tools := []openai.ChatCompletionToolUnionParam{
+		openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "add", Parameters: shared.FunctionParameters{"type": "object"}}),
+		openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "mul", Parameters: shared.FunctionParameters{"type": "object"}}),
+	}
+	stream := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model:       smallModelName,
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("2+3?")},
+		Tools:       tools,
+		ToolChoice:  openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")},
+		MaxTokens:   openai.Int(40),
+		Temperature: openai.Float(1),
+		Seed:        openai.Int(5),
+	})
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	ch := acc.Choices[0]
+	if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) != 1 {
+		t.Fatalf("finish %q, message %+v", ch.FinishReason, ch.Message)
+	}
+	call := ch.Message.ToolCalls[0].Function
+	if (call.Name != "add" && call.Name != "mul") || !json.Valid([]byte(call.Arguments)) || !strings.HasPrefix(call.Arguments, "{") {
+		t.Errorf("call %+v", call)
+	}
+}

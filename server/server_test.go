@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmos/llmos/chat"
 	"github.com/llmos/llmos/engine"
 )
 
@@ -407,3 +408,30 @@ func TestModelNames(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestToolCallsParsed checks that with tools offered an answer written the
+// way a template teaches (here Hermes/ChatML) comes back as tool_calls,
+// and that plain text stays content.
+func TestToolCallsParsed(t *testing.T) {
+	for _, tc := range []struct {
+		text, reason string
+		calls        int
+		content      any
+	}{
+		{"<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_call>", "tool_calls", 1, nil},
+		{"Let me check.\n<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call><tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>", "tool_calls", 2, "Let me check."},
+		{"It is sunny.", "stop", 0, "It is sunny."},
+	} {
+		c := chatWriter{response: response{done: []*engine.Event{{Done: true, FinishReason: "stop"}}}, plan: &chatPlan{parseTools: true}, choices: []choice{{text: []byte(tc.text)}}}
+		msg, reason := c.message(0)
+		calls, _ := msg["tool_calls"].([]chat.ToolCall)
+		if reason != tc.reason || len(calls) != tc.calls || msg["content"] != tc.content {
+			t.Errorf("%q: reason %s, %d calls, content %v", tc.text, reason, len(calls), msg["content"])
+		}
+		for _, call := range calls {
+			if call.ID == "" || call.Type != "function" {
+				t.Errorf("%q: call %+v lacks an id or type", tc.text, call)
+			}
+		}
+	}
+}
