@@ -7,8 +7,57 @@ import (
 	"strings"
 
 	"github.com/llmos/llmos/chat"
+	"github.com/llmos/llmos/tokenizer"
 	"github.com/llmos/llmos/tool"
 )
+
+// ChatFormat turns conversations into prompts for one model: its own chat
+// template (tokenizer.chat_template), or ChatML when it has none.
+type ChatFormat struct {
+	tok      *tokenizer.Tokenizer
+	tmpl     *chat.Template
+	fallback bool
+}
+
+// ChatFormat reads the model's chat template.
+func (e *Engine) ChatFormat() (*ChatFormat, error) {
+	src, _ := e.File.String("tokenizer.chat_template")
+	tmpl, err := chat.NewTemplate(src)
+	if err != nil {
+		return nil, err
+	}
+	return &ChatFormat{tok: e.Tokenizer, tmpl: tmpl, fallback: src == ""}, nil
+}
+
+// Prompt renders msgs (and the tools' specs, if any) with a generation
+// prompt and tokenizes the text, special tokens parsed, BOS added where the
+// vocabulary wants it and the template did not already write it.
+func (f *ChatFormat) Prompt(msgs []chat.Message, tools []chat.Tool) ([]int32, error) {
+	text, err := f.tmpl.Render(msgs, chat.RenderOptions{
+		AddGenerationPrompt: true,
+		BOSToken:            f.tok.TokenText(f.tok.BOS()),
+		EOSToken:            f.tok.TokenText(f.tok.EOS()),
+		Tools:               tools,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := f.tok.Encode(text, true, true)
+	if len(ids) >= 2 && f.tok.AddBOS() && ids[0] == f.tok.BOS() && ids[1] == f.tok.BOS() {
+		ids = ids[1:]
+	}
+	return ids, nil
+}
+
+// Stops returns stops plus the text stops the format needs: with the
+// ChatML fallback, the turn markers, which may not be single tokens in the
+// model's vocabulary.
+func (f *ChatFormat) Stops(stops []string) []string {
+	if !f.fallback {
+		return stops
+	}
+	return append(stops[:len(stops):len(stops)], "<|im_end|>", "<|im_start|>")
+}
 
 // Chat is a conversation with the model: its messages, rendered with the
 // model's own chat template (tokenizer.chat_template) or ChatML when it has
@@ -26,16 +75,14 @@ type Chat struct {
 
 	s        *Session
 	generate func(context.Context, Request, func(string) error) (Result, error) // s.Generate; tests script it
-	tmpl     *chat.Template
-	fallback bool // the model has no template: ChatML, with text stops
+	format   *ChatFormat
 	system   string
 	messages []chat.Message
 }
 
 // NewChat starts a conversation, with an optional system prompt.
 func (e *Engine) NewChat(system string) (*Chat, error) {
-	src, _ := e.File.String("tokenizer.chat_template")
-	tmpl, err := chat.NewTemplate(src)
+	format, err := e.ChatFormat()
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +90,7 @@ func (e *Engine) NewChat(system string) (*Chat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chat{s: s, generate: s.Generate, tmpl: tmpl, fallback: src == "", system: system}, nil
+	return &Chat{s: s, generate: s.Generate, format: format, system: system}, nil
 }
 
 // Reset forgets the conversation, keeping the system prompt.
@@ -64,28 +111,13 @@ func (c *Chat) Messages() []chat.Message {
 	return append(msgs, c.messages...)
 }
 
-// Prompt renders msgs with the template and tokenizes the result, special
-// tokens parsed, BOS added where the vocabulary wants it and the template
-// did not already write it.
+// Prompt renders msgs with the model's chat format and tokenizes them.
 func (c *Chat) Prompt(msgs []chat.Message) ([]int32, error) {
-	tok := c.s.e.Tokenizer
-	opts := chat.RenderOptions{
-		AddGenerationPrompt: true,
-		BOSToken:            tok.TokenText(tok.BOS()),
-		EOSToken:            tok.TokenText(tok.EOS()),
-	}
+	var tools []chat.Tool
 	if c.ShowTools {
-		opts.Tools = tool.Specs(c.Tools)
+		tools = tool.Specs(c.Tools)
 	}
-	text, err := c.tmpl.Render(msgs, opts)
-	if err != nil {
-		return nil, err
-	}
-	ids := tok.Encode(text, true, true)
-	if len(ids) >= 2 && tok.AddBOS() && ids[0] == tok.BOS() && ids[1] == tok.BOS() {
-		ids = ids[1:]
-	}
-	return ids, nil
+	return c.format.Prompt(msgs, tools)
 }
 
 // maxToolRounds bounds how many times one answer may call tools.
@@ -107,10 +139,7 @@ func (c *Chat) Send(ctx context.Context, user string, req Request, emit func(str
 		}
 		r := req
 		r.Prompt = prompt
-		if c.fallback {
-			// ChatML's markers may not be single tokens in this vocabulary.
-			r.Stop = append(req.Stop[:len(req.Stop):len(req.Stop)], "<|im_end|>", "<|im_start|>")
-		}
+		r.Stop = c.format.Stops(req.Stop)
 		if res, err = c.generate(ctx, r, emit); err != nil {
 			return res, err
 		}

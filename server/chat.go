@@ -158,25 +158,12 @@ func (m *served) planChat(req *chatRequest) (*chatPlan, error) {
 	if mode == "auto" {
 		p.parseTools = true
 	}
-	tok := m.e.Tokenizer
-	text, err := m.tmpl.Render(req.Messages, chat.RenderOptions{
-		AddGenerationPrompt: true,
-		BOSToken:            tok.TokenText(tok.BOS()),
-		EOSToken:            tok.TokenText(tok.EOS()),
-		Tools:               req.Tools,
-	})
-	if err != nil {
+	if p.prompt, err = m.format.Prompt(req.Messages, req.Tools); err != nil {
 		return nil, badRequest("messages", "%v", err)
 	}
-	ids := tok.Encode(text, true, true)
-	if len(ids) >= 2 && tok.AddBOS() && ids[0] == tok.BOS() && ids[1] == tok.BOS() {
-		ids = ids[1:] // the template wrote BOS too
-	}
-	p.prompt = ids
 	p.stops = req.Stop
-	if m.fallback && p.schema == nil {
-		// ChatML's markers may not be single tokens in this vocabulary.
-		p.stops = append(slices.Clone(p.stops), "<|im_end|>", "<|im_start|>")
+	if p.schema == nil {
+		p.stops = m.format.Stops(p.stops)
 	}
 	return p, nil
 }

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmos/llmos/chat"
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/sample"
 )
@@ -54,12 +53,11 @@ type Server struct {
 
 // served is a model with its scheduler and what requests reuse.
 type served struct {
-	name     string
-	e        *engine.Engine
-	sched    *engine.Scheduler
-	tmpl     *chat.Template
-	fallback bool // no chat template in the file: ChatML with text stops
-	created  int64
+	name    string
+	e       *engine.Engine
+	sched   *engine.Scheduler
+	format  *engine.ChatFormat
+	created int64
 
 	trieOnce sync.Once
 	trie     *sample.TokenTrie
@@ -94,8 +92,7 @@ func New(models []Model, opts Options) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("server: model name %q is empty or used twice", m.Name)
 		}
-		src, _ := m.Engine.File.String("tokenizer.chat_template")
-		tmpl, err := chat.NewTemplate(src)
+		format, err := m.Engine.ChatFormat()
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("server: model %s: %w", m.Name, err)
@@ -105,7 +102,7 @@ func New(models []Model, opts Options) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("server: model %s: %w", m.Name, err)
 		}
-		s.models[m.Name] = &served{name: m.Name, e: m.Engine, sched: sched, tmpl: tmpl, fallback: src == "", created: time.Now().Unix()}
+		s.models[m.Name] = &served{name: m.Name, e: m.Engine, sched: sched, format: format, created: time.Now().Unix()}
 		s.order = append(s.order, m.Name)
 	}
 	s.handler = s.routes()
