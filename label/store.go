@@ -215,17 +215,26 @@ func sftRecord(prompt, answer string) SFTRecord {
 	return SFTRecord{Messages: []Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: answer}}}
 }
 
-// appendRecords writes the records as JSON lines in one write, then syncs.
-func appendRecords[T any](f *os.File, recs ...T) error {
+// jsonLines encodes records as JSON lines, leaving <, > and & as they are.
+func jsonLines[T any](recs ...T) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, r := range recs {
 		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("label: %w", err)
+			return "", fmt.Errorf("label: %w", err)
 		}
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	return buf.String(), nil
+}
+
+// appendRecords writes the records as JSON lines in one write, then syncs.
+func appendRecords[T any](f *os.File, recs ...T) error {
+	lines, err := jsonLines(recs...)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(lines); err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
 	if err := f.Sync(); err != nil {

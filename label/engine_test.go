@@ -1,0 +1,150 @@
+package label
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/llmos/llmos/arena"
+	"github.com/llmos/llmos/engine"
+	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/tensor"
+)
+
+// fixtures is the shared fixtures folder: $LLMOS_FIXTURES, or
+// ../shared/fixtures from the module root.
+func fixtures(t *testing.T) string {
+	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
+		return d
+	}
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "fixtures")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the package; set LLMOS_FIXTURES")
+		}
+		dir = parent
+	}
+}
+
+// fixtureModels lists the fixture language models, skipping when there
+// are none.
+func fixtureModels(t *testing.T) []string {
+	models, _ := filepath.Glob(filepath.Join(fixtures(t), "llama", "models", "*.gguf"))
+	if len(models) == 0 {
+		t.Skipf("no fixture models under %s; set LLMOS_FIXTURES", filepath.Join(fixtures(t), "llama", "models"))
+	}
+	return models
+}
+
+// rewardModelFrom writes a copy of the model at path with a reward head,
+// fixed but arbitrary, so the copy scores answers.
+func rewardModelFrom(t *testing.T, path string) string {
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := gguf.NewWriter()
+	w.CopyKV(f)
+	for _, ti := range f.Tensors {
+		w.AddTensor(ti.Name, ti.Type, ti.Dims, ti.Data)
+	}
+	arch, _ := f.String("general.architecture")
+	dim, _ := f.Uint(arch + ".embedding_length")
+	head := make([]byte, 0, 4*dim)
+	for i := range dim {
+		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(float32(math.Sin(float64(i)*1.7))))
+	}
+	w.AddTensor(arena.RewardHeadName, tensor.F32, []int64{int64(dim), 1}, head)
+	out := filepath.Join(t.TempDir(), "reward.gguf")
+	if err := w.WriteFile(out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestWithFixtureModels labels a prompt with each fixture model sampling
+// the answers and a reward model made from it ranking them.
+func TestWithFixtureModels(t *testing.T) {
+	for _, path := range fixtureModels(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			e, err := engine.Open(path, engine.Options{Threads: 2, Context: 128})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			req := engine.Request{MaxTokens: 8}
+			req.Sampling.Temperature = 1
+			req.Sampling.Seed = 7
+			gen, err := NewEngineGenerator(e, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const prompt = "Once upon a time"
+			first, err := gen.Generate(context.Background(), prompt, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := gen.Generate(context.Background(), prompt, 3)
+			if len(first) != 3 || !slices.Equal(first, again) {
+				t.Fatalf("answers %q, then %q: want the same 3", first, again)
+			}
+			re, err := engine.Open(rewardModelFrom(t, path), engine.Options{Threads: 2, Context: 128})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer re.Close()
+			rm, err := arena.NewRewardModel(re)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sft, prefs := storePaths(t)
+			l, err := New([]string{prompt}, gen, openStore(t, sft, prefs), &Options{K: 3, Scorer: rm})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			it, err := l.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range it.Answers {
+				want, err := rm.Score(context.Background(), prompt, a.Text)
+				if err != nil || a.Score == nil || *a.Score != want {
+					t.Errorf("answer %d %q: score %v, the reward model says %v (%v)", i, a.Text, a.Score, want, err)
+				}
+				if i > 0 && *a.Score > *it.Answers[i-1].Score {
+					t.Errorf("answer %d outscores the one above it", i)
+				}
+			}
+			// Random fixture weights may well write nothing at all.
+			best := slices.IndexFunc(it.Answers, func(a Answer) bool { return a.Text != "" })
+			d := Decision{Ranking: []int{best}}
+			pairs := len(it.Answers) - 1
+			if best < 0 {
+				d, pairs = Decision{Text: "The end."}, len(it.Answers)
+			}
+			if _, err := l.Decide(0, prompt, d); err != nil {
+				t.Fatal(err)
+			}
+			if n := checkJSONL(t, sft); n != 1 || !strings.Contains(readFile(t, sft), `"role":"assistant"`) {
+				t.Errorf("%d SFT lines", n)
+			}
+			if n := checkJSONL(t, prefs); n != pairs {
+				t.Errorf("%d preference pairs for %d distinct answers", n, len(it.Answers))
+			}
+		})
+	}
+}
