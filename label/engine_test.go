@@ -110,12 +110,7 @@ func TestWithFixtureModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sft, prefs := storePaths(t)
-			l, err := New([]string{prompt}, gen, openStore(t, sft, prefs), &Options{K: 3, Scorer: rm})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l, sft, prefs := newLabeller(t, []string{prompt}, gen, &Options{K: 3, Scorer: rm})
 			it, err := l.Next(context.Background())
 			if err != nil {
 				t.Fatal(err)

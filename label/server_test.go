@@ -61,9 +61,8 @@ type labelServer struct {
 }
 
 func newLabelServer(t *testing.T, sft, prefs string, prompts []string, opts *Options) *labelServer {
-	store := openStore(t, sft, prefs)
 	gen := &fakeGen{}
-	l, err := New(prompts, gen, store, opts)
+	l, err := New(prompts, gen, openStore(t, sft, prefs), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,14 +232,8 @@ func TestServerPage(t *testing.T) {
 }
 
 func TestLabellerScoresAndPrefetches(t *testing.T) {
-	sft, prefs := storePaths(t)
-	store := openStore(t, sft, prefs)
 	gen := &fakeGen{}
-	l, err := New([]string{"P1", "P2", "P3"}, gen, store, &Options{K: 3, Scorer: lastDigitScorer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, _, _ := newLabeller(t, []string{"P1", "P2", "P3"}, gen, &Options{K: 3, Scorer: lastDigitScorer{}})
 	it, err := l.Next(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -277,11 +270,7 @@ func TestLabellerErrors(t *testing.T) {
 		t.Error("negative k: no error")
 	}
 	gen := &fakeGen{fail: errors.New("out of memory")}
-	l, err := New([]string{"P"}, gen, store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, _, _ := newLabeller(t, []string{"P"}, gen, nil)
 	if _, err := l.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Errorf("a failing generator: %v", err)
 	}

@@ -28,6 +28,19 @@ func openStore(t *testing.T, sft, prefs string) *Store {
 	return s
 }
 
+// newLabeller labels prompts with gen into fresh files, whose paths it
+// returns; the labeller is closed when the test ends.
+func newLabeller(t *testing.T, prompts []string, gen Generator, opts *Options) (l *Labeller, sft, prefs string) {
+	t.Helper()
+	sft, prefs = storePaths(t)
+	l, err := New(prompts, gen, openStore(t, sft, prefs), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l, sft, prefs
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

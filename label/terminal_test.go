@@ -48,12 +48,7 @@ func TestTerminal(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sft, prefs := storePaths(t)
-			l, err := New([]string{"P1", "P2", "P3", "P4", "P5"}, &fakeGen{}, openStore(t, sft, prefs), &Options{K: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l, sft, prefs := newLabeller(t, []string{"P1", "P2", "P3", "P4", "P5"}, &fakeGen{}, &Options{K: 3})
 			var out strings.Builder
 			if err := (Terminal{In: strings.NewReader(c.input), Out: &out, Edit: c.edit}).Run(context.Background(), l); err != nil {
 				t.Fatal(err)
