@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func TestPageInChromium(t *testing.T) {
 	ctx, cancelTime := context.WithTimeout(bctx, 60*time.Second)
 	defer cancelTime()
 	showing := func(prompt string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](`document.getElementById("prompt").textContent === ` + jsString(prompt) + ` && !document.getElementById("work").hidden`)
+		// The prompts are plain ASCII, which Go and JavaScript quote alike.
+		return chromedp.Poll[chromedp.Void](`document.getElementById("prompt").textContent === ` + strconv.Quote(prompt) + ` && !document.getElementById("work").hidden`)
 	}
 	answer := func(n int, button string) string {
 		return "#answers li:nth-child(" + string(rune('0'+n)) + ") ." + button
@@ -125,9 +127,4 @@ func TestPageInChromium(t *testing.T) {
 	if n := checkJSONL(t, prefs); n != 2+2+3+3+3 {
 		t.Errorf("%d preference pairs", n)
 	}
-}
-
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
