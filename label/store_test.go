@@ -297,3 +297,21 @@ func BenchmarkOpenStore(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkSave measures one decision on disk: two appends, two fsyncs.
+func BenchmarkSave(b *testing.B) {
+	dir := b.TempDir()
+	s, err := OpenStore(filepath.Join(dir, "sft.jsonl"), filepath.Join(dir, "prefs.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	answers := []string{"first answer", "second answer", "third answer", "fourth answer"}
+	i := 0
+	for b.Loop() {
+		if _, err := s.Save(fmt.Sprintf("prompt %d", i), answers, Decision{Ranking: []int{i % 4}}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
