@@ -80,6 +80,9 @@ func rewardModelFrom(t *testing.T, path string) string {
 func TestWithFixtureModels(t *testing.T) {
 	for _, path := range fixtureModels(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			if st, err := os.Stat(path); testing.Short() && err == nil && st.Size() > 4<<20 {
+				t.Skip("-short: only the small fixture models")
+			}
 			e, err := engine.Open(path, engine.Options{Threads: 2, Context: 128})
 			if err != nil {
 				t.Fatal(err)
