@@ -54,7 +54,12 @@ func (r *runner) checkpoint() error {
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	pos, err := json.Marshal(r.train.Position())
+	var pos []byte
+	if r.obj != nil {
+		pos, err = json.Marshal(r.obj.position())
+	} else {
+		pos, err = json.Marshal(r.train.Position())
+	}
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
@@ -86,8 +91,10 @@ type savedRun struct {
 	model *Model
 	opt   *AdamW
 	pos   data.Position
-	log   []Record
-	f     *gguf.File
+	// rawPos is the stored position as JSON: a fine-tuning objective's.
+	rawPos string
+	log    []Record
+	f      *gguf.File
 }
 
 func (s *savedRun) close() { s.f.Close() }
@@ -118,7 +125,8 @@ func parseCheckpoint(f *gguf.File) (*savedRun, error) {
 	if err := json.Unmarshal([]byte(cfg), &s.cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", keyConfig, err)
 	}
-	if err := json.Unmarshal([]byte(pos), &s.pos); err != nil {
+	s.rawPos = pos
+	if err := json.Unmarshal([]byte(pos), &s.pos); s.cfg.Objective == "" && err != nil {
 		return nil, fmt.Errorf("%s: %w", keyLoader, err)
 	}
 	for i, line := range strings.Split(strings.TrimSpace(log), "\n") {
@@ -135,7 +143,11 @@ func parseCheckpoint(f *gguf.File) (*savedRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.model, err = Load(f, c, LMHead, ""); err != nil {
+	head := LMHead
+	if _, ok := f.Tensor(rewardHeadName); ok {
+		head = RewardHead
+	}
+	if s.model, err = Load(f, c, head, ""); err != nil {
 		return nil, err
 	}
 	s.opt = NewAdamW(s.model.Params, s.cfg.Beta1, s.cfg.Beta2, s.cfg.Eps, s.cfg.WeightDecay)
@@ -185,6 +197,9 @@ func writeModel(m *Model, tok []gguf.KV, name, path string, typ tensor.Type) err
 		return err
 	}
 	w.Set("general.name", name)
+	if _, ok := m.Params.Lookup(rewardHeadName); ok {
+		w.Set(KeyRewardModel, true)
+	}
 	setKV(w, tok)
 	if err := w.WriteFile(path); err != nil {
 		return fmt.Errorf("train: export: %w", err)

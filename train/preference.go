@@ -58,34 +58,53 @@ type DPOResult struct {
 // tokens under the policy and the frozen reference model. ws (batch size
 // 2·pairs) serves both models, which must have the same shape.
 func DPOGradients(policy, ref *Model, ws *Workspace, pairs Pairs, beta float64) (*DPOResult, error) {
-	joined, P, err := pairs.join(ws)
+	refChosen, refRejected, err := ref.ResponseLogProbs(ws, pairs)
 	if err != nil {
-		return nil, err
-	}
-	if joined.Scored() == 0 {
-		return nil, fmt.Errorf("train: dpo: no scored response tokens")
-	}
-	if err := ref.Forward(ws, joined.Tokens); err != nil {
 		return nil, fmt.Errorf("train: dpo: reference model: %w", err)
 	}
-	refLogps, err := ws.SequenceLogProbs(joined.Targets)
+	return policy.DPOGradientsRef(ws, pairs, refChosen, refRejected, beta)
+}
+
+// ResponseLogProbs runs m on both sides of the pairs and returns, per pair,
+// the summed log-probability of the scored (response) tokens of the chosen
+// and of the rejected sequence. ws has batch size 2·pairs.
+func (m *Model) ResponseLogProbs(ws *Workspace, pairs Pairs) (chosen, rejected []float64, err error) {
+	joined, P, err := pairs.join(ws)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := policy.Forward(ws, joined.Tokens); err != nil {
-		return nil, fmt.Errorf("train: dpo: policy: %w", err)
+	if joined.Scored() == 0 {
+		return nil, nil, fmt.Errorf("train: dpo: no scored response tokens")
+	}
+	if err := m.Forward(ws, joined.Tokens); err != nil {
+		return nil, nil, err
 	}
 	logps, err := ws.SequenceLogProbs(joined.Targets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return logps[:P], logps[P:], nil
+}
+
+// DPOGradientsRef is DPOGradients with the reference model's log-probabilities
+// given, as ResponseLogProbs computed them: the reference is frozen, so a run
+// computes them once for its whole data set.
+func (m *Model) DPOGradientsRef(ws *Workspace, pairs Pairs, refChosen, refRejected []float64, beta float64) (*DPOResult, error) {
+	chosen, rejected, err := m.ResponseLogProbs(ws, pairs)
+	if err != nil {
+		return nil, fmt.Errorf("train: dpo: policy: %w", err)
+	}
+	P := len(chosen)
+	if len(refChosen) != P || len(refRejected) != P {
+		return nil, fmt.Errorf("train: dpo: %d and %d reference log-probs for %d pairs", len(refChosen), len(refRejected), P)
 	}
 	res := &DPOResult{
-		PolicyChosen: logps[:P], PolicyRejected: logps[P:],
-		RefChosen: refLogps[:P], RefRejected: refLogps[P:],
+		PolicyChosen: chosen, PolicyRejected: rejected,
+		RefChosen: refChosen, RefRejected: refRejected,
 		ChosenRewards: make([]float64, P), RejectedRewards: make([]float64, P),
 	}
 	// d loss / d π_c = −β·σ(−z)/P and d loss / d π_r = +β·σ(−z)/P, with z the margin.
-	coef := make([]float32, len(joined.Targets))
+	coef := make([]float32, 2*P*ws.T)
 	for i := range P {
 		res.ChosenRewards[i] = beta * (res.PolicyChosen[i] - res.RefChosen[i])
 		res.RejectedRewards[i] = beta * (res.PolicyRejected[i] - res.RefRejected[i])
@@ -96,11 +115,12 @@ func DPOGradients(policy, ref *Model, ws *Workspace, pairs Pairs, beta float64) 
 		fill(coef[i*ws.T:(i+1)*ws.T], float32(-g))
 		fill(coef[(P+i)*ws.T:(P+i+1)*ws.T], float32(g))
 	}
-	if err := ws.LogProbGrad(joined.Targets, coef); err != nil {
+	targets := append(append(make([]int32, 0, 2*P*ws.T), pairs.Chosen.Targets...), pairs.Rejected.Targets...)
+	if err := ws.LogProbGrad(targets, coef); err != nil {
 		return nil, err
 	}
-	policy.Grads.Zero()
-	if err := policy.Backward(ws); err != nil {
+	m.Grads.Zero()
+	if err := m.Backward(ws); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -120,31 +140,14 @@ type RewardResult struct {
 //
 // ws has batch size 2·pairs.
 func (m *Model) RewardGradients(ws *Workspace, pairs Pairs) (*RewardResult, error) {
-	if ws.rows != 1 {
-		return nil, fmt.Errorf("train: reward: the model's head has %d outputs, want a scalar reward head", ws.rows)
-	}
-	joined, P, err := pairs.join(ws)
+	res, last, err := m.rewards(ws, pairs)
 	if err != nil {
 		return nil, err
 	}
-	if len(pairs.ChosenLen) != P || len(pairs.RejectedLen) != P {
-		return nil, fmt.Errorf("train: reward: %d chosen and %d rejected lengths for %d pairs", len(pairs.ChosenLen), len(pairs.RejectedLen), P)
-	}
-	last := make([]int, 2*P) // the row holding each sequence's reward
-	for i, n := range append(append([]int(nil), pairs.ChosenLen...), pairs.RejectedLen...) {
-		if n < 1 || n > ws.T {
-			return nil, fmt.Errorf("train: reward: sequence length %d outside [1, %d]", n, ws.T)
-		}
-		last[i] = i*ws.T + n - 1
-	}
-	if err := m.Forward(ws, joined.Tokens); err != nil {
-		return nil, fmt.Errorf("train: reward: %w", err)
-	}
-	res := &RewardResult{Chosen: make([]float64, P), Rejected: make([]float64, P)}
+	P := len(res.Chosen)
 	clear(ws.DLogits)
 	for i := range P {
-		rc, rr := float64(ws.Logits[last[i]]), float64(ws.Logits[last[P+i]])
-		res.Chosen[i], res.Rejected[i] = rc, rr
+		rc, rr := res.Chosen[i], res.Rejected[i]
 		res.Loss += softplus(rr-rc) / float64(P)
 		g := sigmoid(rr-rc) / float64(P)
 		ws.DLogits[last[i]] = float32(-g)
@@ -155,6 +158,50 @@ func (m *Model) RewardGradients(ws *Workspace, pairs Pairs) (*RewardResult, erro
 		return nil, err
 	}
 	return res, nil
+}
+
+// Rewards runs the reward model m on the pairs and returns the reward of
+// each chosen and rejected sequence and the Bradley–Terry loss, without
+// gradients.
+func (m *Model) Rewards(ws *Workspace, pairs Pairs) (*RewardResult, error) {
+	res, _, err := m.rewards(ws, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, rc := range res.Chosen {
+		res.Loss += softplus(res.Rejected[i]-rc) / float64(len(res.Chosen))
+	}
+	return res, nil
+}
+
+// rewards runs the forward pass and reads the rewards, returning also the
+// row of each sequence's reward (chosen ones first).
+func (m *Model) rewards(ws *Workspace, pairs Pairs) (*RewardResult, []int, error) {
+	if ws.rows != 1 {
+		return nil, nil, fmt.Errorf("train: reward: the model's head has %d outputs, want a scalar reward head", ws.rows)
+	}
+	joined, P, err := pairs.join(ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pairs.ChosenLen) != P || len(pairs.RejectedLen) != P {
+		return nil, nil, fmt.Errorf("train: reward: %d chosen and %d rejected lengths for %d pairs", len(pairs.ChosenLen), len(pairs.RejectedLen), P)
+	}
+	last := make([]int, 2*P) // the row holding each sequence's reward
+	for i, n := range append(append([]int(nil), pairs.ChosenLen...), pairs.RejectedLen...) {
+		if n < 1 || n > ws.T {
+			return nil, nil, fmt.Errorf("train: reward: sequence length %d outside [1, %d]", n, ws.T)
+		}
+		last[i] = i*ws.T + n - 1
+	}
+	if err := m.Forward(ws, joined.Tokens); err != nil {
+		return nil, nil, fmt.Errorf("train: reward: %w", err)
+	}
+	res := &RewardResult{Chosen: make([]float64, P), Rejected: make([]float64, P)}
+	for i := range P {
+		res.Chosen[i], res.Rejected[i] = float64(ws.Logits[last[i]]), float64(ws.Logits[last[P+i]])
+	}
+	return res, last, nil
 }
 
 // SequenceLogProbs returns, for each sequence of the last Forward, the sum of

@@ -54,6 +54,13 @@ type RunConfig struct {
 	CkptEvery   int    `json:"ckpt_every"`   // steps between checkpoints (and at the end)
 	Seed        uint64 `json:"seed"`         // initial weights (with Shape) and the train loader's shard order
 
+	// Fine-tuning (finetune.go): with an Objective, Data is a file of
+	// conversations (sft) or preference pairs (reward, dpo) and Model the
+	// model to start from.
+	Objective   string  `json:"objective,omitempty"`    // "" (pretraining on token shards), "sft", "reward" or "dpo"
+	ValFraction float64 `json:"val_fraction,omitempty"` // share of the examples held out for validation
+	Beta        float64 `json:"beta,omitempty"`         // DPO's β
+
 	Threads int          `json:"-"` // compute goroutines; 0 means GOMAXPROCS
 	OnStep  func(Record) `json:"-"` // if set, called after each step (log, evaluation, checkpoint written) with its record
 }
@@ -86,6 +93,9 @@ func (c RunConfig) validate() error {
 	if _, ok := Shapes[c.Shape]; c.Shape != "" && !ok {
 		return fmt.Errorf("train: unknown shape %q (known: stories260K, stories15M, stories110M)", c.Shape)
 	}
+	if c.Objective != "" {
+		return c.validateFinetune()
+	}
 	return nil
 }
 
@@ -100,6 +110,8 @@ type Record struct {
 	GradNorm float64 `json:"grad_norm,omitempty"` // before clipping
 	TokPerS  float64 `json:"tok_per_s,omitempty"` // this step's training throughput
 	Elapsed  float64 `json:"elapsed_s,omitempty"` // seconds since the run (or resume) started
+	Accuracy float64 `json:"accuracy,omitempty"`  // reward, dpo: share of pairs whose chosen side scores higher
+	Margin   float64 `json:"margin,omitempty"`    // reward, dpo: mean reward of chosen minus rejected
 }
 
 // Result summarises a finished run.
@@ -107,8 +119,10 @@ type Result struct {
 	Steps     int
 	TrainLoss float64 // the last step's
 	ValLoss   float64 // the last evaluation's
-	Model     string  // path of the exported model
-	Log       []Record
+	// ValAccuracy is the last evaluation's pairwise accuracy (reward, dpo).
+	ValAccuracy float64
+	Model       string // path of the exported model
+	Log         []Record
 }
 
 // File names inside a run directory.
@@ -135,6 +149,7 @@ type runner struct {
 	log      []Record
 	logFile  *os.File
 	progress io.Writer
+	obj      objective // a fine-tuning objective; nil when pretraining on token shards (ds)
 }
 
 // Run trains a model as cfg says, writing progress (memory plan, a
@@ -186,13 +201,18 @@ func Resume(ctx context.Context, dir string, threads int, onStep func(Record), p
 	}
 	defer r.close()
 	r.m, r.opt, r.log = ck.model, ck.opt, ck.log
-	if r.m.Config.Vocab != r.ds.Meta.VocabSize {
+	if r.ds != nil && r.m.Config.Vocab != r.ds.Meta.VocabSize {
 		return nil, fmt.Errorf("train: checkpoint has a vocabulary of %d, the data %d", r.m.Config.Vocab, r.ds.Meta.VocabSize)
 	}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	if err := r.train.Seek(ck.pos); err != nil {
+	if r.obj != nil {
+		err = r.obj.seek(ck.rawPos)
+	} else {
+		err = r.train.Seek(ck.pos)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("train: resuming: %w", err)
 	}
 	fmt.Fprintf(r.progressOut(), "resuming %s at step %d of %d\n", dir, r.opt.Step, r.total)
@@ -200,6 +220,9 @@ func Resume(ctx context.Context, dir string, threads int, onStep func(Record), p
 }
 
 func newRunner(cfg RunConfig, progress io.Writer) (*runner, error) {
+	if cfg.Objective != "" {
+		return newFinetuneRunner(cfg, progress)
+	}
 	ds, err := data.OpenDataset(cfg.Data)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -213,7 +236,9 @@ func newRunner(cfg RunConfig, progress io.Writer) (*runner, error) {
 }
 
 func (r *runner) close() {
-	r.ds.Close()
+	if r.ds != nil {
+		r.ds.Close()
+	}
 	if r.logFile != nil {
 		r.logFile.Close()
 	}
@@ -229,6 +254,9 @@ func (r *runner) progressOut() io.Writer {
 // initModel builds the initial model: loaded from cfg.Model or a shape
 // initialised from the seed.
 func (r *runner) initModel() error {
+	if r.obj != nil {
+		return r.initFinetuneModel()
+	}
 	vocab := r.ds.Meta.VocabSize
 	if r.cfg.Shape != "" {
 		c := Shapes[r.cfg.Shape]
@@ -266,22 +294,28 @@ func (r *runner) start() error {
 		r.T = r.m.Config.SeqLen
 	}
 	var err error
-	if r.ws, err = r.m.NewWorkspace(c.Batch, r.T, c.Threads); err != nil {
+	if r.obj != nil {
+		if r.ws, err = r.obj.start(r.m, r.progressOut()); err != nil {
+			return err
+		}
+	} else if r.ws, err = r.m.NewWorkspace(c.Batch, r.T, c.Threads); err != nil {
 		return err
 	}
-	perStep := int64(c.Batch * r.T * c.GradAccum)
+	perStep := r.tokensPerStep()
 	r.total = c.Steps
 	if r.total == 0 {
 		r.total = int((c.Tokens + perStep - 1) / perStep)
 	}
 	r.sched = Schedule{Peak: c.LR, Min: c.MinLR, Warmup: c.Warmup, Total: r.total}
-	if r.train, err = r.ds.Loader(data.Train, c.Batch, r.T, c.Seed); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	n := c.Batch * r.T
-	r.micro = make([]Batch, c.GradAccum)
-	for i := range r.micro {
-		r.micro[i] = Batch{Tokens: make([]int32, n), Targets: make([]int32, n)}
+	if r.obj == nil {
+		if r.train, err = r.ds.Loader(data.Train, c.Batch, r.T, c.Seed); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		n := c.Batch * r.T
+		r.micro = make([]Batch, c.GradAccum)
+		for i := range r.micro {
+			r.micro[i] = Batch{Tokens: make([]int32, n), Targets: make([]int32, n)}
+		}
 	}
 	// The log file is rewritten from the records a checkpoint holds, so
 	// lines a killed run wrote after its last checkpoint do not repeat.
@@ -327,7 +361,7 @@ func (c Config) shapeString() string {
 // loop runs the remaining steps.
 func (r *runner) loop(ctx context.Context) (*Result, error) {
 	c := r.cfg
-	perStep := int64(c.Batch * r.T * c.GradAccum)
+	perStep := r.tokensPerStep()
 	bar := progressbar.NewOptions(r.total, progressbar.OptionSetWriter(r.progressOut()),
 		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionSetWidth(30))
@@ -342,15 +376,11 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		t0 := time.Now()
-		for i := range r.micro {
-			if err := r.train.Next(r.micro[i].Tokens, r.micro[i].Targets); err != nil {
-				return nil, fmt.Errorf("train: step %d: %w", r.opt.Step+1, err)
-			}
-		}
-		loss, err := r.m.LMGradients(r.ws, r.micro)
+		stats, err := r.gradients()
 		if err != nil {
 			return nil, fmt.Errorf("train: step %d: %w", r.opt.Step+1, err)
 		}
+		loss := stats.Loss
 		norm := GradNorm(r.m.Grads)
 		coef := 1.0
 		if c.Clip > 0 {
@@ -363,7 +393,7 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 		}
 		dt := time.Since(t0).Seconds()
 		rec := Record{Kind: "train", Step: step, Tokens: int64(step) * perStep, Loss: loss, LR: lr, GradNorm: norm,
-			TokPerS: float64(perStep) / dt, Elapsed: time.Since(began).Seconds()}
+			TokPerS: float64(perStep) / dt, Elapsed: time.Since(began).Seconds(), Accuracy: stats.Accuracy, Margin: stats.Margin}
 		if err := r.record(rec); err != nil {
 			return nil, err
 		}
@@ -376,8 +406,9 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(r.progressOut(), "\nstep %d: train loss %.4f, val loss %.4f\n", step, loss, val)
-			if err := r.record(Record{Kind: "val", Step: step, Tokens: rec.Tokens, Loss: val, Elapsed: rec.Elapsed}); err != nil {
+			fmt.Fprintf(r.progressOut(), "\nstep %d: train loss %.4f, val loss %.4f%s\n", step, loss, val.Loss, r.metrics(val))
+			val.Kind, val.Step, val.Tokens, val.Elapsed = "val", step, rec.Tokens, rec.Elapsed
+			if err := r.record(val); err != nil {
 				return nil, err
 			}
 			if err := WritePlots(c.Dir, r.log); err != nil {
@@ -406,7 +437,7 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 	for _, rec := range r.log {
 		switch rec.Kind {
 		case "val":
-			res.ValLoss = rec.Loss
+			res.ValLoss, res.ValAccuracy = rec.Loss, rec.Accuracy
 		case "train":
 			res.TrainLoss = rec.Loss
 		}
@@ -427,29 +458,56 @@ func (r *runner) record(rec Record) error {
 	return nil
 }
 
-// evaluate returns the mean cross-entropy per token over the first
-// EvalBatches micro-batches of the val split (a fresh loader each time, so
-// every evaluation scores the same windows).
-func (r *runner) evaluate() (float64, error) {
+// gradients sets the model's gradients for the next step and returns its
+// loss (and, for pairs, accuracy and margin).
+func (r *runner) gradients() (Record, error) {
+	if r.obj != nil {
+		return r.obj.gradients(r.m)
+	}
+	for i := range r.micro {
+		if err := r.train.Next(r.micro[i].Tokens, r.micro[i].Targets); err != nil {
+			return Record{}, err
+		}
+	}
+	loss, err := r.m.LMGradients(r.ws, r.micro)
+	return Record{Loss: loss}, err
+}
+
+// tokensPerStep is the number of tokens a step trains on.
+func (r *runner) tokensPerStep() int64 {
+	if r.obj != nil {
+		return r.obj.tokensPerStep()
+	}
+	return int64(r.cfg.Batch * r.T * r.cfg.GradAccum)
+}
+
+// evaluate returns the validation loss (and metrics): for pretraining the
+// mean cross-entropy per token over the first EvalBatches micro-batches of
+// the val split (a fresh loader each time, so every evaluation scores the
+// same windows).
+func (r *runner) evaluate() (Record, error) {
+	if r.obj != nil {
+		return r.obj.evaluate(r.m)
+	}
 	l, err := r.ds.Loader(data.Val, r.cfg.Batch, r.T, 0)
 	if err != nil {
-		return 0, fmt.Errorf("train: validation: %w", err)
+		return Record{}, fmt.Errorf("train: validation: %w", err)
 	}
 	b := r.micro[0]
 	var sum float64
 	var n int
 	for range r.cfg.EvalBatches {
 		if err := l.Next(b.Tokens, b.Targets); err != nil {
-			return 0, fmt.Errorf("train: validation: %w", err)
+			return Record{}, fmt.Errorf("train: validation: %w", err)
 		}
 		if err := r.m.Forward(r.ws, b.Tokens); err != nil {
-			return 0, err
+			return Record{}, err
 		}
 		s, k, err := r.ws.CrossEntropy(b.Targets, 1)
 		if err != nil {
-			return 0, err
+			return Record{}, err
 		}
 		sum, n = sum+s, n+k
 	}
-	return sum / float64(n), nil
+	return Record{Loss: sum / float64(n)}, nil
 }

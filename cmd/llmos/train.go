@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -38,19 +37,7 @@ with 'llmos run -m RUNDIR/model.gguf' and llama.cpp). After a crash or kill,
   llmos train export runs/260K -o 260K-q8.gguf --type Q8_0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			var res *train.Result
-			var err error
-			if resume != "" {
-				res, err = train.Resume(ctx, resume, cfg.Threads, nil, cmd.ErrOrStderr())
-			} else {
-				if out == "" {
-					return errors.New("no run directory: pass -o RUNDIR (or --resume RUNDIR)")
-				}
-				cfg.Dir = out
-				res, err = train.Run(ctx, cfg, cmd.ErrOrStderr())
-			}
+			res, err := runOrResume(cmd, cfg, out, resume)
 			if err != nil {
 				return err
 			}
@@ -63,24 +50,10 @@ with 'llmos run -m RUNDIR/model.gguf' and llama.cpp). After a crash or kill,
 	f.StringVar(&cfg.Shape, "shape", "", "initial shape: stories260K, stories15M or stories110M")
 	f.StringVar(&cfg.Data, "data", "", "data directory (llmos data prepare)")
 	f.StringVarP(&out, "output", "o", "", "run directory")
-	f.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint")
-	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "sequences per micro-batch")
-	f.IntVar(&cfg.SeqLen, "seq", 0, "tokens per sequence (0: the model's context length)")
-	f.IntVar(&cfg.GradAccum, "grad-accum", cfg.GradAccum, "micro-batches per optimizer step")
-	f.IntVar(&cfg.Steps, "steps", 0, "optimizer steps")
-	f.Int64Var(&cfg.Tokens, "tokens", 0, "training tokens (when --steps is not given)")
-	f.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
-	f.Float64Var(&cfg.MinLR, "min-lr", cfg.MinLR, "final learning rate of the cosine decay")
-	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "linear warmup steps")
-	f.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW decoupled weight decay (2-D weights)")
+	runFlags(c, &cfg, "sequences per micro-batch")
 	f.Float64Var(&cfg.Beta1, "beta1", cfg.Beta1, "AdamW β1")
 	f.Float64Var(&cfg.Beta2, "beta2", cfg.Beta2, "AdamW β2")
-	f.Float64Var(&cfg.Clip, "clip", cfg.Clip, "global gradient-norm limit (0: none)")
-	f.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "steps between validation losses")
-	f.IntVar(&cfg.EvalBatches, "eval-batches", cfg.EvalBatches, "validation micro-batches per evaluation")
-	f.IntVar(&cfg.CkptEvery, "ckpt-every", cfg.CkptEvery, "steps between checkpoints")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the initial weights and the shard order")
-	f.IntVarP(&cfg.Threads, "threads", "t", 0, "compute threads (0: all cores)")
 	c.AddCommand(trainExportCmd(), trainPlotCmd())
 	rootCmd.AddCommand(c)
 }
