@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +21,8 @@ var scalingCmd = &cobra.Command{
 	Long: `Scaling laws predict a model's final loss from its parameter count N and its
 training tokens D, L(N, D) = E + A/N^alpha + B/D^beta, and from that how big a
 model and how many tokens a compute budget should buy.`,
-	Example: `  llmos scaling fit sweeps/tiny
+	Example: `  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4 --tokens 80k,200k,400k,800k -o sweeps/tiny
+  llmos scaling fit sweeps/tiny
   llmos scaling fit --points runs.csv --json`,
 }
 
@@ -162,6 +165,155 @@ func runScalingFit(cmd *cobra.Command, args []string, f *scalingFitFlags) error 
 }
 
 func init() {
-	scalingCmd.AddCommand(newScalingFitCmd())
+	scalingCmd.AddCommand(newScalingFitCmd(), newScalingSweepCmd())
 	rootCmd.AddCommand(scalingCmd)
+}
+
+type scalingSweepFlags struct {
+	sweep       scaling.Sweep
+	sizes       []string
+	tokens      []string
+	workers     int
+	threads     int
+	dryRun      bool
+	collectOnly bool
+}
+
+func newScalingSweepCmd() *cobra.Command {
+	f := scalingSweepFlags{sweep: scaling.DefaultSweep()}
+	ladder := make([]string, len(scaling.Ladder))
+	for i, z := range scaling.Ladder {
+		ladder[i] = z.String()
+	}
+	cmd := &cobra.Command{
+		Use:   "sweep --data DIR --sizes DIMxLAYERS,… --tokens D,… -o SWEEPDIR [--workers K] [--dry-run]",
+		Short: "Train a grid of model sizes × token budgets for a scaling-law fit",
+		Long: `sweep trains every model size on every token budget: a grid of independent
+pretraining runs whose final validation losses 'llmos scaling fit' turns into
+L(N, D).
+
+Sizes are written DIMxLAYERS (width and depth); the rest of the shape follows:
+heads of ` + fmt.Sprint(scaling.SweepHeadDim) + ` channels, a SwiGLU FFN 8/3 as wide rounded up to a multiple
+of 16. N is the non-embedding parameter count (all weights but the token
+embedding and the output matrix, as in Kaplan et al. 2020); D is the training
+tokens, rounded up to whole steps of batch × seq tokens. Token budgets take
+the suffixes k, M, G (200k, 1.6M).
+
+SWEEPDIR receives:
+  models/SIZE.gguf   each size's initial weights (seeded: same flags, same bytes)
+  jobs.txt           line i: job i's 'llmos train' command line; any scheduler can
+                     run the lines on any machines that share SWEEPDIR
+  runs/NAME/         job NAME's run directory (NAME = SIZE-DTOKENS, e.g. 64x4-D200k),
+                     with the job's output in sweep.log
+  results.jsonl      one line per finished job: name, N, D, C = 6ND, loss
+
+Jobs already in results.jsonl are skipped; a job whose run finished elsewhere
+is recorded without training; a killed job resumes from its last checkpoint
+('llmos train --resume', every --ckpt-every steps); the others start afresh.
+So rerunning the same command after a crash, a Ctrl-C or a cluster run
+completes the sweep. --workers K runs K jobs at once as child processes of
+this binary, each with cores/K threads unless --threads says otherwise.
+
+--dry-run writes models/ and jobs.txt, prints the command lines and trains
+nothing; --collect-only records finished runs and trains nothing (the last
+step of a cluster run). Give paths without spaces that are the same on every
+machine (absolute, on a shared volume) when other machines run jobs.txt.`,
+		Example: `  # 4 sizes (N 6.7k–201k, 30×) × 4 budgets (80k–800k tokens, 10×), two at a time
+  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4 \
+      --tokens 80k,200k,400k,800k -o sweeps/tiny --workers 2
+  llmos scaling fit sweeps/tiny -o sweeps/tiny/plots
+
+  # the same grid as command lines for a batch scheduler
+  llmos scaling sweep --data /sweep/data --sizes 16x2,32x2,48x3,64x4 \
+      --tokens 80k,200k,400k,800k -o /sweep --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScalingSweep(cmd, &f)
+		},
+	}
+	fl := cmd.Flags()
+	s := &f.sweep
+	fl.StringVar(&s.Data, "data", "", "data directory (llmos data prepare) with a val split")
+	fl.StringVarP(&s.Dir, "output", "o", "", "sweep directory")
+	fl.StringSliceVar(&f.sizes, "sizes", ladder, "model sizes, DIMxLAYERS")
+	fl.StringSliceVar(&f.tokens, "tokens", nil, "training token budgets D (k, M, G suffixes)")
+	fl.IntVar(&f.workers, "workers", 1, "jobs run at once on this machine")
+	fl.IntVarP(&f.threads, "threads", "t", 0, "compute threads per job (0: cores / workers)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "write models/ and jobs.txt and print the jobs; train nothing")
+	fl.BoolVar(&f.collectOnly, "collect-only", false, "record finished runs in results.jsonl; train nothing")
+	fl.IntVar(&s.Batch, "batch", s.Batch, "sequences per step")
+	fl.IntVar(&s.SeqLen, "seq", s.SeqLen, "tokens per sequence (and the models' context)")
+	fl.Float64Var(&s.LR, "lr", s.LR, "peak learning rate")
+	fl.Float64Var(&s.MinLR, "min-lr", s.MinLR, "final learning rate of the cosine decay")
+	fl.Float64Var(&s.WarmupFrac, "warmup-frac", s.WarmupFrac, "share of each run's steps in linear warmup")
+	fl.IntVar(&s.EvalBatches, "eval-batches", s.EvalBatches, "validation micro-batches of the final loss (the same windows for every job)")
+	fl.IntVar(&s.CkptEvery, "ckpt-every", s.CkptEvery, "steps between checkpoints")
+	fl.Uint64Var(&s.Seed, "seed", s.Seed, "seed of the initial weights and the shard order")
+	return cmd
+}
+
+func runScalingSweep(cmd *cobra.Command, f *scalingSweepFlags) error {
+	s := f.sweep
+	for _, v := range f.sizes {
+		z, err := scaling.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		s.Sizes = append(s.Sizes, z)
+	}
+	for _, v := range f.tokens {
+		d, err := scaling.ParseTokens(v)
+		if err != nil {
+			return err
+		}
+		s.Tokens = append(s.Tokens, d)
+	}
+	switch {
+	case s.Data == "":
+		return errors.New("scaling sweep: no data: pass --data DIR (llmos data prepare)")
+	case s.Dir == "":
+		return errors.New("scaling sweep: no sweep directory: pass -o SWEEPDIR")
+	case len(s.Tokens) == 0:
+		return errors.New("scaling sweep: no token budgets: pass --tokens, e.g. 80k,200k,400k,800k")
+	case f.workers < 1:
+		return fmt.Errorf("scaling sweep: --workers %d: want 1 or more", f.workers)
+	case f.threads < 0:
+		return fmt.Errorf("scaling sweep: --threads %d: want 0 or more", f.threads)
+	case f.dryRun && f.collectOnly:
+		return errors.New("scaling sweep: give --dry-run or --collect-only, not both")
+	}
+	plan, err := s.Plan()
+	if err != nil {
+		return err
+	}
+	if err := plan.Prepare(); err != nil {
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	fmt.Fprintf(stderr, "%d jobs (%d sizes × %d budgets) in %s\n", len(plan.Jobs), len(s.Sizes), len(s.Tokens), filepath.Join(s.Dir, scaling.JobsFile))
+	if longest := slices.Max(s.Tokens); longest > plan.TrainTokens {
+		fmt.Fprintf(stderr, "note: budgets up to %d tokens repeat the data's %d train tokens\n", longest, plan.TrainTokens)
+	}
+	if f.dryRun {
+		out := cmd.OutOrStdout()
+		for _, j := range plan.Jobs {
+			fmt.Fprintln(out, j.CommandLine("llmos", f.threads))
+		}
+		return nil
+	}
+	threads := f.threads
+	if threads == 0 && f.workers > 1 {
+		threads = max(1, runtime.NumCPU()/f.workers)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("scaling sweep: finding this binary to run jobs: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	sum, err := plan.Run(ctx, scaling.ExecRunner{Program: self, Threads: threads},
+		scaling.RunOptions{Workers: f.workers, CollectOnly: f.collectOnly, Progress: stderr})
+	fmt.Fprintf(cmd.OutOrStdout(), "%d jobs: %d already recorded, %d collected, %d trained (%d resumed), %d not finished; results in %s\n",
+		len(plan.Jobs), sum.Skipped, sum.Collected, sum.Trained, sum.Resumed, sum.Pending, filepath.Join(s.Dir, scaling.ResultsFile))
+	return err
 }
