@@ -121,6 +121,7 @@ type Sweep struct {
 	Batch       int     // sequences per step
 	SeqLen      int     // tokens per sequence (and the models' context)
 	LR, MinLR   float64 // peak and final learning rate of the cosine schedule
+	LRDim       int     // if > 0, each size's rates are scaled by LRDim/Dim (see [Sweep.LRFor])
 	WarmupFrac  float64 // share of each run's steps spent in linear warmup
 	EvalBatches int     // validation micro-batches of the final loss
 	CkptEvery   int     // steps between checkpoints, the work a kill can lose
@@ -130,7 +131,19 @@ type Sweep struct {
 // DefaultSweep returns the settings of docs/scaling.md's sweep, without data,
 // directory, sizes or budgets.
 func DefaultSweep() Sweep {
-	return Sweep{Batch: 8, SeqLen: 128, LR: 2e-3, MinLR: 2e-4, WarmupFrac: 0.05, EvalBatches: 64, CkptEvery: 100, Seed: 1}
+	return Sweep{Batch: 8, SeqLen: 128, LR: 4e-3, MinLR: 4e-4, LRDim: 128, WarmupFrac: 0.05, EvalBatches: 64, CkptEvery: 100, Seed: 1}
+}
+
+// LRFor returns the peak and final learning rate of the size's runs. With
+// LRDim set they fall as 1/width, LR at width LRDim: Adam's best rate for
+// hidden weights scales so (Yang et al. 2022, μP), and one rate for all
+// widths would favour some sizes over others and bend the fitted law.
+func (s Sweep) LRFor(z Size) (peak, final float64) {
+	if s.LRDim <= 0 {
+		return s.LR, s.MinLR
+	}
+	f := float64(s.LRDim) / float64(z.Dim)
+	return s.LR * f, s.MinLR * f
 }
 
 // Files and folders inside a sweep directory.
@@ -176,6 +189,8 @@ func (s Sweep) Plan() (*Plan, error) {
 		return nil, fmt.Errorf("scaling: sweep: warmup fraction %g: want 0 ≤ f < 1", s.WarmupFrac)
 	case s.EvalBatches <= 0:
 		return nil, fmt.Errorf("scaling: sweep: %d eval batches: the final val loss is the result, so at least 1", s.EvalBatches)
+	case s.LRDim < 0:
+		return nil, fmt.Errorf("scaling: sweep: learning-rate reference width %d is negative", s.LRDim)
 	case s.CkptEvery < 0:
 		return nil, fmt.Errorf("scaling: sweep: checkpoint interval %d is negative", s.CkptEvery)
 	}
@@ -209,7 +224,8 @@ func (s Sweep) Plan() (*Plan, error) {
 			cfg.Model = filepath.Join(s.Dir, ModelsDir, z.String()+".gguf")
 			cfg.Data, cfg.Dir = s.Data, filepath.Join(s.Dir, RunsDir, name)
 			cfg.Batch, cfg.SeqLen, cfg.Tokens = s.Batch, s.SeqLen, d
-			cfg.LR, cfg.MinLR, cfg.Warmup = s.LR, s.MinLR, int(math.Round(s.WarmupFrac*float64(steps)))
+			cfg.LR, cfg.MinLR = s.LRFor(z)
+			cfg.Warmup = int(math.Round(s.WarmupFrac * float64(steps)))
 			cfg.EvalEvery, cfg.EvalBatches, cfg.CkptEvery, cfg.Seed = 0, s.EvalBatches, s.CkptEvery, s.Seed
 			p.Jobs = append(p.Jobs, Job{Name: name, Size: z, N: z.NonEmbeddingParams(), Tokens: d, Steps: steps, Model: cfg.Model, Config: cfg})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,5 +409,36 @@ func TestExecRunnerFailure(t *testing.T) {
 	}
 	if sum.Pending != 4 {
 		t.Errorf("summary %+v, want 4 pending", sum)
+	}
+}
+
+func TestLRFor(t *testing.T) {
+	cases := []struct {
+		lrDim       int
+		size        Size
+		peak, final float64
+	}{
+		{0, Size{64, 4}, 4e-3, 4e-4},
+		{128, Size{128, 5}, 4e-3, 4e-4},
+		{128, Size{64, 4}, 8e-3, 8e-4},
+		{128, Size{256, 6}, 2e-3, 2e-4},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d/%s", c.lrDim, c.size), func(t *testing.T) {
+			s := Sweep{LR: 4e-3, MinLR: 4e-4, LRDim: c.lrDim}
+			peak, final := s.LRFor(c.size)
+			if math.Abs(peak-c.peak) > 1e-12 || math.Abs(final-c.final) > 1e-12 {
+				t.Errorf("LRFor = %g, %g; want %g, %g", peak, final, c.peak, c.final)
+			}
+		})
+	}
+	s := tinySweep(t)
+	s.LRDim = 32
+	p, err := s.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Jobs[0].Config.LR; math.Abs(got-2*s.LR) > 1e-12 {
+		t.Errorf("job %s has peak rate %g, want %g", p.Jobs[0].Name, got, 2*s.LR)
 	}
 }

@@ -21,7 +21,7 @@ var scalingCmd = &cobra.Command{
 	Long: `Scaling laws predict a model's final loss from its parameter count N and its
 training tokens D, L(N, D) = E + A/N^alpha + B/D^beta, and from that how big a
 model and how many tokens a compute budget should buy.`,
-	Example: `  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4 --tokens 80k,200k,400k,800k -o sweeps/tiny
+	Example: `  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4,96x4 --tokens 100k,200k,500k,1M -o sweeps/tiny
   llmos scaling fit sweeps/tiny
   llmos scaling fit --points runs.csv --json`,
 }
@@ -197,7 +197,11 @@ heads of ` + fmt.Sprint(scaling.SweepHeadDim) + ` channels, a SwiGLU FFN 8/3 as 
 of 16. N is the non-embedding parameter count (all weights but the token
 embedding and the output matrix, as in Kaplan et al. 2020); D is the training
 tokens, rounded up to whole steps of batch × seq tokens. Token budgets take
-the suffixes k, M, G (200k, 1.6M).
+the suffixes k, M, G (200k, 1.6M). Every run has the same batch, context and
+schedule shape (linear warmup over --warmup-frac of its steps, cosine decay to
+--min-lr at its last step, as Chinchilla matched the schedule to D); with
+--lr-dim W the rates of a model of width DIM are scaled by W/DIM, since
+Adam's best learning rate falls as 1/width.
 
 SWEEPDIR receives:
   models/SIZE.gguf   each size's initial weights (seeded: same flags, same bytes)
@@ -218,14 +222,14 @@ this binary, each with cores/K threads unless --threads says otherwise.
 nothing; --collect-only records finished runs and trains nothing (the last
 step of a cluster run). Give paths without spaces that are the same on every
 machine (absolute, on a shared volume) when other machines run jobs.txt.`,
-		Example: `  # 4 sizes (N 6.7k–201k, 30×) × 4 budgets (80k–800k tokens, 10×), two at a time
-  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4 \
-      --tokens 80k,200k,400k,800k -o sweeps/tiny --workers 2
+		Example: `  # 5 sizes (N 6.7k–443k, 66×) × 4 budgets (100k–1M tokens, 10×), two at a time
+  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4,96x4 \
+      --tokens 100k,200k,500k,1M -o sweeps/tiny --workers 2
   llmos scaling fit sweeps/tiny -o sweeps/tiny/plots
 
   # the same grid as command lines for a batch scheduler
-  llmos scaling sweep --data /sweep/data --sizes 16x2,32x2,48x3,64x4 \
-      --tokens 80k,200k,400k,800k -o /sweep --dry-run`,
+  llmos scaling sweep --data /sweep/data --sizes 16x2,32x2,48x3,64x4,96x4 \
+      --tokens 100k,200k,500k,1M -o /sweep --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScalingSweep(cmd, &f)
@@ -245,6 +249,7 @@ machine (absolute, on a shared volume) when other machines run jobs.txt.`,
 	fl.IntVar(&s.SeqLen, "seq", s.SeqLen, "tokens per sequence (and the models' context)")
 	fl.Float64Var(&s.LR, "lr", s.LR, "peak learning rate")
 	fl.Float64Var(&s.MinLR, "min-lr", s.MinLR, "final learning rate of the cosine decay")
+	fl.IntVar(&s.LRDim, "lr-dim", s.LRDim, "scale both rates by this width / the model's width (0: the same rates for every size)")
 	fl.Float64Var(&s.WarmupFrac, "warmup-frac", s.WarmupFrac, "share of each run's steps in linear warmup")
 	fl.IntVar(&s.EvalBatches, "eval-batches", s.EvalBatches, "validation micro-batches of the final loss (the same windows for every job)")
 	fl.IntVar(&s.CkptEvery, "ckpt-every", s.CkptEvery, "steps between checkpoints")
