@@ -13,40 +13,9 @@ import (
 	"github.com/llmos/llmos/arena"
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/tensor"
 )
-
-// fixtures is the shared fixtures folder: $LLMOS_FIXTURES, or
-// ../shared/fixtures from the module root.
-func fixtures(t *testing.T) string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package; set LLMOS_FIXTURES")
-		}
-		dir = parent
-	}
-}
-
-// fixtureModels lists the fixture language models, skipping when there
-// are none.
-func fixtureModels(t *testing.T) []string {
-	models, _ := filepath.Glob(filepath.Join(fixtures(t), "llama", "models", "*.gguf"))
-	if len(models) == 0 {
-		t.Skipf("no fixture models under %s; set LLMOS_FIXTURES", filepath.Join(fixtures(t), "llama", "models"))
-	}
-	return models
-}
 
 // rewardModelFrom writes a copy of the model at path with a reward head,
 // fixed but arbitrary, so the copy scores answers.
@@ -78,7 +47,7 @@ func rewardModelFrom(t *testing.T, path string) string {
 // TestWithFixtureModels labels a prompt with each fixture model sampling
 // the answers and a reward model made from it ranking them.
 func TestWithFixtureModels(t *testing.T) {
-	for _, path := range fixtureModels(t) {
+	for _, path := range testenv.FixtureFiles(t, "llama", "models", "*.gguf") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			if st, err := os.Stat(path); testing.Short() && err == nil && st.Size() > 4<<20 {
 				t.Skip("-short: only the small fixture models")

@@ -3,49 +3,23 @@ package label
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/llmos/llmos/internal/testenv"
 )
-
-// chromium finds a Chromium binary, or skips the test saying how to get one.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH: the labelling page's browser test needs it (Debian: apt-get install -y chromium)")
-	return ""
-}
 
 // TestPageInChromium labels four prompts in headless Chromium, one with each
 // way of deciding (the Best button, a number key, a ranking, an edit, one's
 // own answer), skips the fifth and checks the files. With
 // LLMOS_LABEL_SCREENSHOT=FILE it saves a screenshot of the first prompt.
 func TestPageInChromium(t *testing.T) {
-	exe := chromium(t)
 	sft, prefs := storePaths(t)
 	s := newLabelServer(t, sft, prefs, []string{"P1", "P2", "P3", "P4", "P5", "P6"}, &Options{K: 3, Scorer: lastDigitScorer{}})
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first call starts the browser, which lives as long as bctx.
+	bctx := testenv.Browser(t, 1000, 900)
 	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -70,15 +44,7 @@ func TestPageInChromium(t *testing.T) {
 	if i3, i1 := strings.Index(first, "P1: answer 3"), strings.Index(first, "P1: answer 1"); i3 < 0 || i1 < i3 || !strings.Contains(first, "reward 3.000") {
 		t.Errorf("answers not shown best first with rewards:\n%s", first)
 	}
-	if path := os.Getenv("LLMOS_LABEL_SCREENSHOT"); path != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Screenshot(t, ctx, "LLMOS_LABEL_SCREENSHOT")
 	err = chromedp.Do(ctx,
 		chromedp.Click(answer(2, "pick")), // "P1: answer 2"
 		showing("P2"),

@@ -10,30 +10,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmos/llmos/chat"
 	"github.com/llmos/llmos/engine"
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 const testContext = 1024
-
-// fixtureModel returns the path of a fixture model.
-func fixtureModel(t testing.TB, name string) string {
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	path := filepath.Join(dir, "llama", "models", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
-	}
-	return path
-}
 
 // smallModel is the smallest fixture model: the API tests use it.
 const smallModel = "llama2c-260K.f32.gguf"
@@ -48,7 +34,7 @@ func newModelServer(t testing.TB, opts Options, names ...string) (*httptest.Serv
 	t.Helper()
 	var paths []string
 	for _, name := range names {
-		paths = append(paths, fixtureModel(t, name))
+		paths = append(paths, testenv.Fixtures(t, "llama", "models", name))
 	}
 	models, err := Open(paths, engine.Options{Threads: 2, Context: testContext})
 	if err != nil {

@@ -3,57 +3,26 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/llmos/llmos/internal/testenv"
 )
-
-// chromium finds a Chromium binary, or skips the test saying how to get one.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH: the web chat's end-to-end test needs it (Debian: apt-get install -y chromium)")
-	return ""
-}
 
 // TestWebChat drives the web chat in headless Chromium: an answer streams in
 // and is stored exactly as the API gives it; the stop button ends a long
 // answer and its generation; the markdown renderer escapes HTML. With
 // LLMOS_WEBCHAT_SCREENSHOT=FILE it saves a screenshot there.
 func TestWebChat(t *testing.T) {
-	exe := chromium(t)
 	// The small model writes TinyStories-like text; the one with a large
 	// vocabulary writes slowly enough (about 50 tokens a second here) for
 	// the stop button to land mid-answer.
 	const slow = "llama3-bpe-tied.q8_0"
 	ts, srv := newModelServer(t, Options{}, smallModel, slow+".gguf")
 	sched := srv.models[slow].sched
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1200, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first call starts the browser, which lives as long as its
-	// context: no timeout on that one.
+	bctx := testenv.Browser(t, 1200, 800)
 	if err := chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -82,15 +51,7 @@ func TestWebChat(t *testing.T) {
 		t.Errorf("web chat stored %q, the API answers %q", stored, wantText)
 	}
 
-	if path := os.Getenv("LLMOS_WEBCHAT_SCREENSHOT"); path != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Screenshot(t, ctx, "LLMOS_WEBCHAT_SCREENSHOT")
 
 	// A long answer, stopped once it has begun.
 	err = chromedp.Do(ctx,

@@ -29,7 +29,10 @@ func Chromium(t testing.TB) string {
 // a fresh profile, and returns the context of its first tab; the browser
 // closes when the test ends. The browser lives as long as that context, so
 // give each step a timeout with a context derived from it, never the
-// browser itself. It skips the test when Chromium is not installed.
+// browser itself. Call it after starting the servers the page talks to:
+// cleanups run last first, and httptest.Server.Close waits for the page's
+// open requests, so the browser must close before the servers. It skips the
+// test when Chromium is not installed.
 func Browser(t testing.TB, width, height int) context.Context {
 	t.Helper()
 	exe := Chromium(t)
