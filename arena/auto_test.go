@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/model"
 	"github.com/llmos/llmos/tensor"
 	"github.com/llmos/llmos/train"
@@ -174,21 +175,13 @@ func TestLoadPrompts(t *testing.T) {
 	}
 }
 
-// fixtures returns the shared fixtures folder, found from the module root.
-func fixtures(t *testing.T) string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "fixtures")
-}
-
 // TestRewardModelMatchesPyTorch scores the reward fixture's sequences (a
 // llama trunk with reward_head.weight, computed by PyTorch in float64) after
 // exporting it as a GGUF model.
 func TestRewardModelMatchesPyTorch(t *testing.T) {
-	f, err := gguf.Open(filepath.Join(fixtures(t), "train", "reward.gguf"))
+	f, err := gguf.Open(testenv.Fixtures(t, "train", "reward.gguf"))
 	if err != nil {
-		t.Skipf("reward fixture absent (%v); set LLMOS_FIXTURES", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	u := func(key string) int {
@@ -263,11 +256,10 @@ func TestRewardModelMatchesPyTorch(t *testing.T) {
 // judged once by a model comparing them and once by a reward model made
 // from a fixture trunk with a random head.
 func TestAutoWithFixtureModels(t *testing.T) {
-	dir := filepath.Join(fixtures(t), "llama", "models")
 	open := func(name string) *engine.Engine {
-		e, err := engine.Open(filepath.Join(dir, name), engine.Options{Threads: 2, Context: 512})
+		e, err := engine.Open(testenv.Fixtures(t, "llama", "models", name), engine.Options{Threads: 2, Context: 512})
 		if err != nil {
-			t.Skipf("fixture model %s: %v; set LLMOS_FIXTURES", name, err)
+			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.Close() })
 		return e
@@ -286,7 +278,7 @@ func TestAutoWithFixtureModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rewardPath := withRewardHead(t, filepath.Join(dir, "llama2c-260K.f32.gguf"))
+	rewardPath := withRewardHead(t, testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf"))
 	re, err := engine.Open(rewardPath, engine.Options{Threads: 2, Context: 512})
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package arena
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,25 +9,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/llmos/llmos/internal/testenv"
 )
-
-// chromium finds a Chromium binary, skipping the test when there is none.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH (Debian: apt-get install chromium); skipping the browser test")
-	return ""
-}
 
 // TestArenaPageInChromium drives the arena page in headless Chromium: a
 // prompt, two streamed answers with no names, a vote, then the names; the
 // leaderboard page then lists the models. With LLMOS_ARENA_SCREENSHOT set
 // to a file name it saves a screenshot of the page after the vote.
 func TestArenaPageInChromium(t *testing.T) {
-	bin := chromium(t)
 	names := []string{"alpha-1b", "bravo-7b", "charlie-3b"}
 	answers := map[string]string{
 		"alpha-1b":   "Crisp leaves drift and fall,\nthe maple lets go of red —\nthe wind keeps the rest.",
@@ -42,25 +29,8 @@ func TestArenaPageInChromium(t *testing.T) {
 	}
 	c, store := newArena(t, filepath.Join(t.TempDir(), "votes.db"), cs)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 760),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(testenv.Browser(t, 1200, 760), 60*time.Second)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(c.srv.URL+"/"),
@@ -93,15 +63,7 @@ func TestArenaPageInChromium(t *testing.T) {
 	if !strings.Contains(status, "Thanks") {
 		t.Errorf("status after the vote: %q", status)
 	}
-	if path := os.Getenv("LLMOS_ARENA_SCREENSHOT"); path != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Screenshot(t, ctx, "LLMOS_ARENA_SCREENSHOT")
 	votes, err := store.Votes(context.Background())
 	if err != nil {
 		t.Fatal(err)

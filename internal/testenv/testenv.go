@@ -71,14 +71,14 @@ func sharedDir(env, name string) string {
 // the test when nothing is there.
 func Fixtures(t testing.TB, elem ...string) string {
 	t.Helper()
-	return existing(t, FixturesDir(), FixturesEnv, elem)
+	return existing(t, FixturesDir(), FixturesEnv, "fixture", elem)
 }
 
 // Data returns the path elem names under the data folder, skipping the test
 // when nothing is there.
 func Data(t testing.TB, elem ...string) string {
 	t.Helper()
-	return existing(t, DataDir(), DataEnv, elem)
+	return existing(t, DataDir(), DataEnv, "data", elem)
 }
 
 // FixtureFiles returns the files under the fixtures folder that match the
@@ -101,16 +101,16 @@ func FixtureFiles(t testing.TB, elem ...string) []string {
 	return files
 }
 
-// existing joins elem under dir and skips the test, naming env, when the
-// result does not exist.
-func existing(t testing.TB, dir, env string, elem []string) string {
+// existing joins elem under dir and skips the test, saying which kind of
+// shared file is missing and naming env, when the result does not exist.
+func existing(t testing.TB, dir, env, kind string, elem []string) string {
 	t.Helper()
 	if dir == "" {
 		t.Skipf("no shared folder: %s is unset and there is no go.mod above the test", env)
 	}
 	path := filepath.Join(append([]string{dir}, elem...)...)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s absent (set %s): %v", path, env, err)
+		t.Skipf("%s absent: %v (set %s)", kind, err, env)
 	}
 	return path
 }
