@@ -8,23 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func fixturesDir() string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "fixtures")
-}
+	"github.com/llmos/llmos/internal/testenv"
+)
 
 // openFixture opens the F32 llama2.c model of the fixtures, whose logits
 // match llama.cpp's to 1e-4, so greedy decoding must agree token for token.
 func openFixture(t testing.TB) *Engine {
-	path := filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
-	}
-	e, err := Open(path, Options{Threads: 2})
+	e, err := Open(testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf"), Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +28,7 @@ func openFixture(t testing.TB) *Engine {
 // are far above its 4e-5 logit error).
 func TestGreedyMatchesLlamaCpp(t *testing.T) {
 	e := openFixture(t)
-	refs, _ := filepath.Glob(filepath.Join(fixturesDir(), "llama", "refs", "llama2c-260K.f32", "*.json"))
-	for _, refPath := range refs {
+	for _, refPath := range testenv.FixtureFiles(t, "llama", "refs", "llama2c-260K.f32", "*.json") {
 		t.Run(filepath.Base(refPath), func(t *testing.T) {
 			var ref struct {
 				PromptHex string  `json:"prompt_hex"`
@@ -50,7 +40,7 @@ func TestGreedyMatchesLlamaCpp(t *testing.T) {
 			if err := json.Unmarshal(data, &ref); err != nil {
 				t.Fatal(err)
 			}
-			prompt, _ := os.ReadFile(filepath.Join(fixturesDir(), "llama", "prompts", strings.TrimSuffix(filepath.Base(refPath), ".json")+".txt"))
+			prompt, _ := os.ReadFile(filepath.Join(testenv.FixturesDir(), "llama", "prompts", strings.TrimSuffix(filepath.Base(refPath), ".json")+".txt"))
 			ids := e.Tokenizer.Encode(string(prompt), true, false)
 			if !equal(ids, ref.Tokens) {
 				t.Fatalf("prompt ids %v, llama.cpp %v", ids, ref.Tokens)

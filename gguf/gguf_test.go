@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/tensor"
 )
 
@@ -217,20 +218,11 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
-// fixturesDir finds the shared fixtures: $LLMOS_FIXTURES or ../shared/fixtures
-// from the module root.
-func fixturesDir(t testing.TB) string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "fixtures")
-}
-
 // TestFixtureFiles opens every GGUF file in the fixtures and checks it
 // against its manifest entry where one exists, and that a rewrite of it
 // reads back the same.
 func TestFixtureFiles(t *testing.T) {
-	root := fixturesDir(t)
+	root := testenv.FixturesDir()
 	var files []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".gguf") {

@@ -2,21 +2,17 @@ package model
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/tensor"
 )
 
 // TestHiddenFeedsLogits checks Hidden against Forward: the LM head applied
 // to the hidden state of the last token must give Forward's logits.
 func TestHiddenFeedsLogits(t *testing.T) {
-	path := filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
-	}
+	path := testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf")
 	var m *Model
 	f, err := gguf.Open(path)
 	if err == nil {

@@ -10,16 +10,9 @@ import (
 	"testing"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/tensor"
 )
-
-// fixturesDir is $LLMOS_FIXTURES or ../shared/fixtures from the module root.
-func fixturesDir() string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "fixtures")
-}
 
 // reference is the part of a llama.cpp reference file the tests read.
 type reference struct {
@@ -51,11 +44,8 @@ func logitTolerance(f *gguf.File) float64 {
 // prompt it has a reference for and compares with llama.cpp: the logits of
 // the last prompt position, then teacher-forced greedy steps.
 func TestLlamaCppReferences(t *testing.T) {
-	root := filepath.Join(fixturesDir(), "llama")
-	models, _ := filepath.Glob(filepath.Join(root, "refs", "*"))
-	if len(models) == 0 {
-		t.Skipf("no llama.cpp references under %s (set LLMOS_FIXTURES)", root)
-	}
+	models := testenv.FixtureFiles(t, "llama", "refs", "*")
+	root := filepath.Join(testenv.FixturesDir(), "llama")
 	pool := tensor.NewPool(0)
 	defer pool.Close()
 	for _, refDir := range models {
