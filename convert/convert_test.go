@@ -10,37 +10,10 @@ import (
 	"testing"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/model"
 	"github.com/llmos/llmos/tensor"
 )
-
-// fixturesDir returns $LLMOS_FIXTURES or ../shared/fixtures beside the
-// module root, skipping when absent.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("LLMOS_FIXTURES"); dir != "" {
-		return dir
-	}
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Skip("no go.mod above the test; set LLMOS_FIXTURES")
-		}
-		root = parent
-	}
-	dir := filepath.Join(root, "..", "shared", "fixtures")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures folder %s absent (set LLMOS_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
 
 func open(t *testing.T, path string) *gguf.File {
 	t.Helper()
@@ -56,7 +29,7 @@ func open(t *testing.T, path string) *gguf.File {
 // the type of every sibling <stem>.<type>.gguf that llama-quantize made from
 // it and requires the same tensor types and bytes.
 func TestQuantizeMatchesLlamaQuantize(t *testing.T) {
-	models := filepath.Join(fixturesDir(t), "llama", "models")
+	models := testenv.Fixtures(t, "llama", "models")
 	sources, _ := filepath.Glob(filepath.Join(models, "*.f16.gguf"))
 	if len(sources) == 0 {
 		t.Skipf("no *.f16.gguf in %s", models)
@@ -210,11 +183,7 @@ func TestInit(t *testing.T) {
 }
 
 func TestInitTokenizer(t *testing.T) {
-	spm := filepath.Join(fixturesDir(t), "llama", "tokenizer", "ggml-vocab-llama-spm.gguf")
-	if _, err := os.Stat(spm); err != nil {
-		t.Skipf("no SPM vocabulary fixture: %v", err)
-	}
-	tok := open(t, spm)
+	tok := open(t, testenv.Fixtures(t, "llama", "tokenizer", "ggml-vocab-llama-spm.gguf"))
 	out := filepath.Join(t.TempDir(), "m.gguf")
 	s := Shape{Dim: 64, Layers: 1, Heads: 4, KVHeads: 2, FFN: 128, Vocab: 32000, Context: 64}
 	if err := Init(out, InitOptions{Shape: s, Type: tensor.F16, Tokenizer: tok}); err != nil {

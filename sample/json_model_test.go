@@ -5,26 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/llmos/llmos/engine"
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/sample"
 )
-
-func fixtureModels(t testing.TB) []string {
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	models, _ := filepath.Glob(filepath.Join(dir, "llama", "models", "*.gguf"))
-	if len(models) == 0 {
-		t.Skipf("no fixture models under %s (set LLMOS_FIXTURES)", dir)
-	}
-	return models
-}
 
 // trieOf builds the token trie of e's vocabulary the way the engine writes
 // text: control tokens write nothing.
@@ -53,7 +41,7 @@ func TestJSONConstraintModels(t *testing.T) {
 	if testing.Short() {
 		seeds = seeds[:2]
 	}
-	for _, path := range fixtureModels(t) {
+	for _, path := range testenv.FixtureFiles(t, "llama", "models", "*.gguf") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			e, err := engine.Open(path, engine.Options{Threads: 2, Context: 256})
 			if err != nil {
@@ -199,7 +187,7 @@ func check(v, schema any) error {
 // fixture vocabulary size.
 func BenchmarkJSONMask(b *testing.B) {
 	seen := map[int]bool{}
-	for _, path := range fixtureModels(b) {
+	for _, path := range testenv.FixtureFiles(b, "llama", "models", "*.gguf") {
 		e, err := engine.Open(path, engine.Options{Threads: 1, Context: 64})
 		if err != nil {
 			b.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // logitsOf returns log(p) for each probability, so the tests can state the
@@ -375,32 +377,6 @@ func randomLogits(n int) []float32 {
 	return l
 }
 
-// fixtureRefs lists the llama.cpp reference files that come with logits, or
-// skips the test when the shared fixtures are absent.
-func fixtureRefs(t testing.TB) []string {
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for root := wd; ; root = filepath.Dir(root) {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				dir = filepath.Join(root, "..", "shared", "fixtures")
-				break
-			}
-			if filepath.Dir(root) == root {
-				t.Skip("no go.mod above the package: cannot locate fixtures; set LLMOS_FIXTURES")
-			}
-		}
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "llama", "refs", "*", "*.logits.f32"))
-	if len(files) == 0 {
-		t.Skipf("no llama.cpp reference logits under %s (set LLMOS_FIXTURES)", dir)
-	}
-	return files
-}
-
 func readLogits(t testing.TB, path string) []float32 {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -416,7 +392,7 @@ func readLogits(t testing.TB, path string) []float32 {
 // TestFixtureLogits checks greedy sampling and top-10 logprobs against what
 // llama.cpp reported for real logits vectors (32k and 128k vocabularies).
 func TestFixtureLogits(t *testing.T) {
-	for _, path := range fixtureRefs(t) {
+	for _, path := range testenv.FixtureFiles(t, "llama", "refs", "*", "*.logits.f32") {
 		name := filepath.Base(filepath.Dir(path)) + "/" + strings.TrimSuffix(filepath.Base(path), ".logits.f32")
 		t.Run(name, func(t *testing.T) {
 			logits := readLogits(t, path)
