@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmos/llmos/internal/testenv"
 	"github.com/llmos/llmos/tokenizer"
 )
 
@@ -268,25 +269,8 @@ func TestPrepareErrors(t *testing.T) {
 	}
 }
 
-// tinyStoriesDir returns the shared TinyStories folder or skips. LLMOS_DATA
-// overrides the default ../shared/data next to the module root, which is
-// this package's parent.
-func tinyStoriesDir(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("LLMOS_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data")
-	}
-	dir = filepath.Join(dir, "tinystories")
-	if _, err := os.Stat(filepath.Join(dir, "valid_head.txt")); err != nil {
-		tb.Skipf("data: %s not found (set LLMOS_DATA): %v", dir, err)
-	}
-	return dir
-}
-
 func TestPrepareTinyStories(t *testing.T) {
-	dir := tinyStoriesDir(t)
-	trainText, err := os.ReadFile(filepath.Join(dir, "train_head_2mib.txt"))
+	trainText, err := os.ReadFile(testenv.Data(t, "tinystories", "train_head_2mib.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +282,7 @@ func TestPrepareTinyStories(t *testing.T) {
 	tokPath, tok := trainTokenizer(t, string(trainText), tokenizer.TrainOptions{VocabSize: 1024, Ignore: []string{"<|endoftext|>"}})
 	out := t.TempDir()
 	m, err := Prepare(context.Background(), []string{in}, PrepareOptions{Tokenizer: tokPath, Out: out,
-		ValFiles: []string{filepath.Join(dir, "valid_head.txt")}})
+		ValFiles: []string{testenv.Data(t, "tinystories", "valid_head.txt")}})
 	if err != nil {
 		t.Fatal(err)
 	}

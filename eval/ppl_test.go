@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // TestPerplexityMatchesPrefixScoring recomputes every window's scored
@@ -18,7 +20,7 @@ import (
 // prefix) — and requires the same NLL, for every fixture model.
 func TestPerplexityMatchesPrefixScoring(t *testing.T) {
 	text := readData(t, "tinystories/valid_head.txt", 4000)
-	for _, path := range fixtureModels(t) {
+	for _, path := range testenv.FixtureFiles(t, "llama", "models", "*.gguf") {
 		name := filepath.Base(path)
 		if testing.Short() && !strings.HasPrefix(name, "llama2c") {
 			continue
@@ -136,7 +138,7 @@ func TestPerplexityMatchesLlamaCpp(t *testing.T) {
 	if bin == "" {
 		t.Skip("set LLMOS_LLAMA_PERPLEXITY to a llama-perplexity binary to compare with llama.cpp")
 	}
-	dataFile := filepath.Join(dataDir(t), "tinystories", "valid_head.txt")
+	dataFile := testenv.Data(t, "tinystories", "valid_head.txt")
 	text := readData(t, "tinystories/valid_head.txt", 0)
 	for _, name := range []string{"llama2c-260K.f32.gguf", "spm512-llama.q8_0.gguf"} {
 		t.Run(name, func(t *testing.T) {
@@ -145,7 +147,7 @@ func TestPerplexityMatchesLlamaCpp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command(bin, "-m", filepath.Join(fixturesDir(t), "llama", "models", name), "-f", dataFile, "-c", "128", "--chunks", "10", "-t", "2").CombinedOutput()
+			out, err := exec.Command(bin, "-m", testenv.Fixtures(t, "llama", "models", name), "-f", dataFile, "-c", "128", "--chunks", "10", "-t", "2").CombinedOutput()
 			if err != nil {
 				t.Fatalf("llama-perplexity: %v\n%s", err, out)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmos/llmos/engine"
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 func TestWilson(t *testing.T) {
@@ -108,10 +109,8 @@ func TestLoadJSONL(t *testing.T) {
 }
 
 func TestLoadBuiltins(t *testing.T) {
-	dir := dataDir(t)
-	if _, err := os.Stat(filepath.Join(dir, "blimp", "blimp.zip")); err != nil {
-		t.Skipf("data absent (%v); set LLMOS_DATA", err)
-	}
+	testenv.Data(t, "blimp", "blimp.zip")
+	dir := testenv.DataDir()
 	opts := LoadOptions{DataDir: dir}
 	tasks, err := LoadTasks("blimp:anaphor_gender_agreement", opts)
 	if err != nil {
@@ -267,10 +266,8 @@ func TestRunTasksAgainstModel(t *testing.T) {
 // TestRunBuiltins runs a few items of the built-in tasks end to end.
 func TestRunBuiltins(t *testing.T) {
 	e := openModel(t, "llama2c-260K.f32.gguf")
-	dir := dataDir(t)
-	if _, err := os.Stat(filepath.Join(dir, "gsm8k", "test.jsonl")); err != nil {
-		t.Skipf("data absent (%v); set LLMOS_DATA", err)
-	}
+	testenv.Data(t, "gsm8k", "test.jsonl")
+	dir := testenv.DataDir()
 	var tasks []*Task
 	for _, spec := range []string{"blimp:determiner_noun_agreement_1", "blimp:anaphor_gender_agreement"} {
 		ts, err := LoadTasks(spec, LoadOptions{DataDir: dir})

@@ -9,12 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // fixtureVocabs returns one GGUF path per distinct tokenizer in the
 // fixtures (the many spm512 models share one vocabulary), keyed by a name.
 func fixtureVocabs(tb testing.TB) map[string]string {
-	dir := fixtures(tb)
+	dir := testenv.Fixtures(tb, "llama")
 	var paths []string
 	for _, glob := range []string{"tokenizer/*.gguf", "models/*.gguf"} {
 		m, _ := filepath.Glob(filepath.Join(dir, glob))
@@ -36,7 +37,7 @@ func fixtureVocabs(tb testing.TB) map[string]string {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	prompt, err := os.ReadFile(filepath.Join(fixtures(b), "prompts", "p3_long.txt"))
+	prompt, err := os.ReadFile(testenv.Fixtures(b, "llama", "prompts", "p3_long.txt"))
 	if err != nil {
 		b.Skip(err)
 	}
@@ -52,7 +53,7 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	prompt, err := os.ReadFile(filepath.Join(fixtures(b), "prompts", "p3_long.txt"))
+	prompt, err := os.ReadFile(testenv.Fixtures(b, "llama", "prompts", "p3_long.txt"))
 	if err != nil {
 		b.Skip(err)
 	}
@@ -71,7 +72,7 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkLoadLlama3 measures building the 128k-token, 280k-merge Llama 3
 // tokenizer: FromGGUF alone, and with gguf.Open (which parses the strings).
 func BenchmarkLoadLlama3(b *testing.B) {
-	path := filepath.Join(fixtures(b), "models", "llama3-bpe-tied.q8_0.gguf")
+	path := testenv.Fixtures(b, "llama", "models", "llama3-bpe-tied.q8_0.gguf")
 	f, err := gguf.Open(path)
 	if err != nil {
 		b.Skip(err)
@@ -102,7 +103,7 @@ func BenchmarkLoadLlama3(b *testing.B) {
 // panics, and that valid UTF-8 comes back from Decode as llama.cpp's
 // detokenizer gives it: exactly for SPM, after space clean-up for BPE.
 func FuzzEncode(f *testing.F) {
-	dir := fixtures(f)
+	dir := testenv.Fixtures(f, "llama")
 	inps, _ := filepath.Glob(filepath.Join(dir, "tokenizer", "*.inp"))
 	for _, inp := range inps {
 		for _, c := range readVectors(f, inp) {

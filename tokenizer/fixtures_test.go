@@ -13,37 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 )
-
-// fixtures returns the llama.cpp reference folder, skipping the test when
-// it is absent. LLMOS_FIXTURES overrides the default ../shared/fixtures
-// next to the module root.
-func fixtures(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		root, err := filepath.Abs(".")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				tb.Skip("fixtures: no go.mod above the test directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "fixtures")
-	}
-	dir = filepath.Join(dir, "llama")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("fixtures: %s not found (set LLMOS_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
 
 var loaded sync.Map // path -> *Tokenizer
 
@@ -132,7 +103,7 @@ func readVectors(tb testing.TB, inp string) []vectorCase {
 
 // eachVectorFile runs fn for every .inp file that has a vocabulary here.
 func eachVectorFile(t *testing.T, fn func(t *testing.T, tok *Tokenizer, cases []vectorCase)) {
-	dir := fixtures(t)
+	dir := testenv.Fixtures(t, "llama")
 	inps, err := filepath.Glob(filepath.Join(dir, "tokenizer", "*.inp"))
 	if err != nil || len(inps) == 0 {
 		t.Skipf("no test vectors in %s", filepath.Join(dir, "tokenizer"))
@@ -211,7 +182,7 @@ type promptRef struct {
 // the models (refs/<model>/*.json) and the vocab-only files
 // (tokenizer/prompts/<vocab>/*.json).
 func TestPromptRefs(t *testing.T) {
-	dir := fixtures(t)
+	dir := testenv.Fixtures(t, "llama")
 	type ref struct{ name, json, gguf string }
 	var refs []ref
 	for _, pattern := range []struct{ glob, gguf string }{
@@ -279,7 +250,7 @@ func TestPromptRefs(t *testing.T) {
 // stream must equal the joined pieces, and no chunk may end inside a
 // character even where byte tokens split one.
 func TestStreamDecoderFixtures(t *testing.T) {
-	dir := fixtures(t)
+	dir := testenv.Fixtures(t, "llama")
 	files, _ := filepath.Glob(filepath.Join(dir, "tokenizer", "prompts", "*", "*.json"))
 	more, _ := filepath.Glob(filepath.Join(dir, "refs", "llama3-bpe-tied.q8_0", "*.json"))
 	if len(files)+len(more) == 0 {
@@ -322,11 +293,7 @@ func TestStreamDecoderFixtures(t *testing.T) {
 // TestLlama3Special checks parse_special and end-of-generation handling on
 // the real Llama 3 vocabulary.
 func TestLlama3Special(t *testing.T) {
-	path := filepath.Join(fixtures(t), "models", "llama3-bpe-tied.q8_0.gguf")
-	if !fileExists(path) {
-		t.Skipf("%s not found", path)
-	}
-	tok := load(t, path)
+	tok := load(t, testenv.Fixtures(t, "llama", "models", "llama3-bpe-tied.q8_0.gguf"))
 	bot, _ := tok.Lookup("<|begin_of_text|>")
 	eot, _ := tok.Lookup("<|eot_id|>")
 	eos, _ := tok.Lookup("<|end_of_text|>")

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmos/llmos/gguf"
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // repeatLines returns each word followed by "\n", n times, interleaved.
@@ -327,7 +328,7 @@ func firstRuneWithLead(lead byte) rune {
 // the one Encode produces from the merges (gpt-2 splitting: no whole-word
 // shortcut), so the reported compression is what encoding achieves.
 func TestTrainMatchesEncode(t *testing.T) {
-	path := tinyStories(t)
+	path := testenv.Data(t, "tinystories", "train_head_2mib.txt")
 	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -352,24 +353,8 @@ func TestTrainMatchesEncode(t *testing.T) {
 	}
 }
 
-// tinyStories returns the TinyStories training slice, skipping the test
-// when the shared data folder is absent. LLMOS_DATA overrides the default
-// ../shared/data next to the module root, which is this package's parent.
-func tinyStories(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("LLMOS_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data")
-	}
-	path := filepath.Join(dir, "tinystories", "train_head_2mib.txt")
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("data: %s not found (set LLMOS_DATA): %v", path, err)
-	}
-	return path
-}
-
 func TestTrainTinyStories(t *testing.T) {
-	path := tinyStories(t)
+	path := testenv.Data(t, "tinystories", "train_head_2mib.txt")
 	for _, size := range []int{512, 4096} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			f, err := os.Open(path)
@@ -404,7 +389,7 @@ func TestTrainTinyStories(t *testing.T) {
 }
 
 func BenchmarkTrain(b *testing.B) {
-	path := tinyStories(b)
+	path := testenv.Data(b, "tinystories", "train_head_2mib.txt")
 	text, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
