@@ -6,14 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func dataDir() string {
-	if d := os.Getenv("LLMOS_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "data")
-}
+	"github.com/llmos/llmos/internal/testenv"
+)
 
 // TestEvalAndArenaCommands checks the help and the input errors of the eval
 // and arena commands, then runs eval ppl and eval tasks on a fixture model.
@@ -42,13 +37,8 @@ func TestEvalAndArenaCommands(t *testing.T) {
 		}
 	}
 
-	model := filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
-	text := filepath.Join(dataDir(), "tinystories", "valid_head.txt")
-	for _, p := range []string{model, text} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("fixture or data absent (%v); set LLMOS_FIXTURES and LLMOS_DATA", err)
-		}
-	}
+	model := testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf")
+	text := testenv.Data(t, "tinystories", "valid_head.txt")
 	out, _ := llmos(t, "", false, "eval", "ppl", "-m", model, "--data", text, "--ctx", "64", "--chunks", "3")
 	if !strings.HasPrefix(out, "[1]") || !strings.Contains(out, ",[3]") || !strings.Contains(out, "Final estimate: PPL = ") {
 		t.Errorf("eval ppl output:\n%s", out)

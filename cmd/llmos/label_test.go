@@ -11,15 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // labelFixture returns a small fixture model and a prompt file of two
 // prompts, skipping when the fixtures are absent.
 func labelFixture(t *testing.T) (model, prompts string) {
-	model = filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
-	}
+	model = testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf")
 	prompts = filepath.Join(t.TempDir(), "prompts.txt")
 	if err := os.WriteFile(prompts, []byte("Tell me a story.\nWhat is a cat?\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 // llmosBin is the llmos binary built once for the command tests.
@@ -43,13 +45,6 @@ func llmos(t *testing.T, stdin string, wantErr bool, args ...string) (string, st
 		t.Fatalf("llmos %s: err = %v, want error %v; stderr: %s", strings.Join(args, " "), err, wantErr, errOut.String())
 	}
 	return out.String(), errOut.String()
-}
-
-func fixturesDir() string {
-	if d := os.Getenv("LLMOS_FIXTURES"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "fixtures")
 }
 
 func TestHelp(t *testing.T) {
@@ -97,11 +92,8 @@ type reference struct {
 // model (logits within 1e-4 of llama.cpp, so greedy ids agree exactly) and
 // tokenize on every fixture model.
 func TestIntrospection(t *testing.T) {
-	root := filepath.Join(fixturesDir(), "llama")
-	refDirs, _ := filepath.Glob(filepath.Join(root, "refs", "*"))
-	if len(refDirs) == 0 {
-		t.Skipf("no llama.cpp references under %s (set LLMOS_FIXTURES)", root)
-	}
+	refDirs := testenv.FixtureFiles(t, "llama", "refs", "*")
+	root := filepath.Join(testenv.FixturesDir(), "llama")
 	for _, dir := range refDirs {
 		name := filepath.Base(dir)
 		modelPath := filepath.Join(root, "models", name+".gguf")
@@ -155,10 +147,7 @@ func TestIntrospection(t *testing.T) {
 }
 
 func TestChatPiped(t *testing.T) {
-	path := filepath.Join(fixturesDir(), "llama", "models", "llama2c-260K.f32.gguf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixture model absent: %v", err)
-	}
+	path := testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf")
 	out, _ := llmos(t, "Hello\n/reset\nTell me a story\n", false, "chat", "-m", path, "-n", "8", "--temp", "0")
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if len(lines) != 3 || lines[1] != "(conversation cleared)" {

@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmos/llmos/internal/testenv"
 )
 
 func TestServeNeedsModel(t *testing.T) {
@@ -22,13 +23,8 @@ func TestServeNeedsModel(t *testing.T) {
 // TestServe starts llmos serve with two models and a key, lists the models
 // over HTTP and stops it with SIGINT.
 func TestServe(t *testing.T) {
-	models := filepath.Join(fixturesDir(), "llama", "models")
-	a, b := filepath.Join(models, "llama2c-260K.f32.gguf"), filepath.Join(models, "spm512-llama.q8_0.gguf")
-	for _, p := range []string{a, b} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("fixture model absent (%v); set LLMOS_FIXTURES", err)
-		}
-	}
+	a := testenv.Fixtures(t, "llama", "models", "llama2c-260K.f32.gguf")
+	b := testenv.Fixtures(t, "llama", "models", "spm512-llama.q8_0.gguf")
 	cmd := exec.Command(llmosBin, "serve", "-m", a, "-m", b, "--addr", "127.0.0.1:0", "--ctx", "128", "--parallel", "2", "--api-key", "k", "-t", "1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
