@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestGreedyMatchesLlamaCpp(t *testing.T) {
 			}
 			prompt, _ := os.ReadFile(filepath.Join(testenv.FixturesDir(), "llama", "prompts", strings.TrimSuffix(filepath.Base(refPath), ".json")+".txt"))
 			ids := e.Tokenizer.Encode(string(prompt), true, false)
-			if !equal(ids, ref.Tokens) {
+			if !slices.Equal(ids, ref.Tokens) {
 				t.Fatalf("prompt ids %v, llama.cpp %v", ids, ref.Tokens)
 			}
 			s, err := e.NewSession()
@@ -53,7 +54,7 @@ func TestGreedyMatchesLlamaCpp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equal(res.Tokens, ref.Greedy) {
+			if !slices.Equal(res.Tokens, ref.Greedy) {
 				t.Fatalf("greedy ids %v, llama.cpp %v", res.Tokens, ref.Greedy)
 			}
 			var want []byte
@@ -139,18 +140,6 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("decode step allocates %v times", allocs)
 	}
-}
-
-func equal(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func BenchmarkDecode(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func TestSchedulerMatchesSession(t *testing.T) {
 				if errs[i] != nil {
 					t.Fatalf("prompt %d: %v", i, errs[i])
 				}
-				if !equal(got[i].Tokens, want[i].Tokens) || got[i].Text != want[i].Text || got[i].StopReason != "length" {
+				if !slices.Equal(got[i].Tokens, want[i].Tokens) || got[i].Text != want[i].Text || got[i].StopReason != "length" {
 					t.Errorf("prompt %d: batched %v %q (%s), single %v %q", i, got[i].Tokens, got[i].Text, got[i].StopReason, want[i].Tokens, want[i].Text)
 				}
 			}
@@ -121,7 +122,7 @@ func TestSchedulerPrefixReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := commonPrefix(base, longer)
-	if done.CachedTokens != shared || !equal(res.Tokens, want.Tokens) {
+	if done.CachedTokens != shared || !slices.Equal(res.Tokens, want.Tokens) {
 		t.Errorf("copied prefix: cached %d (want %d), tokens %v, want %v", done.CachedTokens, shared, res.Tokens, want.Tokens)
 	}
 	if _, _, err := first.Wait(context.Background()); err != nil {
@@ -134,7 +135,7 @@ func TestSchedulerPrefixReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, done, err = again.Wait(context.Background())
-	if err != nil || done.CachedTokens != len(longer)-1 || !equal(res.Tokens, want.Tokens) {
+	if err != nil || done.CachedTokens != len(longer)-1 || !slices.Equal(res.Tokens, want.Tokens) {
 		t.Errorf("idle slot: err %v, cached %d of %d, tokens %v, want %v", err, done.CachedTokens, len(longer), res.Tokens, want.Tokens)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,11 +110,11 @@ func TestIntrospection(t *testing.T) {
 			t.Run(name+"/"+prompt, func(t *testing.T) {
 				out, _ := llmos(t, "", false, "tokenize", "-m", modelPath, "--json", "-f", promptFile)
 				var ids []int32
-				if err := json.Unmarshal([]byte(out), &ids); err != nil || !equalIDs(ids, ref.Tokens) {
+				if err := json.Unmarshal([]byte(out), &ids); err != nil || !slices.Equal(ids, ref.Tokens) {
 					t.Errorf("tokenize: %v (%v), llama.cpp %v", ids, err, ref.Tokens)
 				}
 				out, _ = llmos(t, "", false, "tokenize", "-m", modelPath, "--json", "--no-bos", "-f", promptFile)
-				if err := json.Unmarshal([]byte(out), &ids); err != nil || !equalIDs(ids, ref.NoSpec) {
+				if err := json.Unmarshal([]byte(out), &ids); err != nil || !slices.Equal(ids, ref.NoSpec) {
 					t.Errorf("tokenize --no-bos: %v, llama.cpp %v", ids, ref.NoSpec)
 				}
 				if !strings.HasSuffix(name, ".f32") {
@@ -124,7 +125,7 @@ func TestIntrospection(t *testing.T) {
 				if err := json.Unmarshal([]byte(out), &gen); err != nil {
 					t.Fatal(err)
 				}
-				if !equalIDs(gen.PromptIDs, ref.Tokens) || !equalIDs(gen.IDs, ref.Greedy) {
+				if !slices.Equal(gen.PromptIDs, ref.Tokens) || !slices.Equal(gen.IDs, ref.Greedy) {
 					t.Errorf("generate: prompt %v ids %v, llama.cpp %v %v", gen.PromptIDs, gen.IDs, ref.Tokens, ref.Greedy)
 				}
 				logitsPath := filepath.Join(t.TempDir(), "out.f32")
@@ -153,16 +154,4 @@ func TestChatPiped(t *testing.T) {
 	if len(lines) != 3 || lines[1] != "(conversation cleared)" {
 		t.Fatalf("piped chat printed %q, want an answer, the reset notice and an answer", out)
 	}
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
