@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/llmos/llmos/internal/testenv"
 )
@@ -82,25 +78,8 @@ func TestLabelWeb(t *testing.T) {
 	model, prompts := labelFixture(t)
 	dir := t.TempDir()
 	sft := filepath.Join(dir, "sft.jsonl")
-	cmd := exec.Command(llmosBin, "label", "-m", model, "--prompts", prompts, "--addr", "127.0.0.1:0", "--k", "3", "-n", "12", "-t", "1",
+	cmd, base := startServing(t, "label", "-m", model, "--prompts", prompts, "--addr", "127.0.0.1:0", "--k", "3", "-n", "12", "-t", "1",
 		"--out-sft", sft, "--out-prefs", filepath.Join(dir, "prefs.jsonl"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	br := bufio.NewReader(stdout)
-	var base string
-	for base == "" {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("no address line: %v", err)
-		}
-		base = regexp.MustCompile(`http://[^/ ]+`).FindString(line)
-	}
 	res, err := http.Get(base + "/api/next")
 	if err != nil {
 		t.Fatal(err)
@@ -126,15 +105,7 @@ func TestLabelWeb(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("decide: %s", res.Status)
 	}
-	cmd.Process.Signal(os.Interrupt)
-	kill := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
-	err = cmd.Wait()
-	if !kill.Stop() {
-		t.Fatal("label did not stop within 10 s of SIGINT")
-	}
-	if err != nil {
-		t.Errorf("label exited with %v after SIGINT", err)
-	}
+	interrupt(t, cmd)
 	if b, _ := os.ReadFile(sft); !strings.Contains(string(b), `"content":"A short story."`) {
 		t.Errorf("SFT file %q", b)
 	}

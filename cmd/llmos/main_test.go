@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmos/llmos/internal/testenv"
 )
@@ -46,6 +49,51 @@ func llmos(t *testing.T, stdin string, wantErr bool, args ...string) (string, st
 		t.Fatalf("llmos %s: err = %v, want error %v; stderr: %s", strings.Join(args, " "), err, wantErr, errOut.String())
 	}
 	return out.String(), errOut.String()
+}
+
+// addrPattern finds the address a serving command prints when it listens.
+var addrPattern = regexp.MustCompile(`http://[^/\s]+`)
+
+// startServing runs llmos with args, which make it serve on 127.0.0.1:0, and
+// returns the process and the base URL it prints once it listens. The
+// process is killed when the test ends.
+func startServing(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(llmosBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	br := bufio.NewReader(stdout)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("llmos %s printed no address: %v", args[0], err)
+		}
+		if base := addrPattern.FindString(line); base != "" {
+			return cmd, base
+		}
+	}
+}
+
+// interrupt sends SIGINT to a serving command and requires it to exit
+// cleanly within 10 s, so that what it saved can be checked next.
+func interrupt(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	name := cmd.Args[1]
+	cmd.Process.Signal(os.Interrupt)
+	kill := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !kill.Stop() {
+		t.Fatalf("llmos %s did not stop within 10 s of SIGINT", name)
+	}
+	if err != nil {
+		t.Errorf("llmos %s exited with %v after SIGINT", name, err)
+	}
 }
 
 func TestHelp(t *testing.T) {
