@@ -18,6 +18,11 @@ var fastDots = map[Type]vecDotFunc{}
 // by weight type; MatMul uses them for whole groups of four rows.
 var fastDots4 = map[Type]dot4Func{}
 
+// fastGemm holds the assembly kernels that take several weight rows and
+// several activation vectors per call, by weight type; MatMul uses them when
+// it has more than one vector.
+var fastGemm = map[Type]*gemmKernel{}
+
 // kernelSet names the instruction set of the chosen kernels, for reports.
 var kernelSet = "go"
 

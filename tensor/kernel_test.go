@@ -210,3 +210,64 @@ func TestMatMulMatchesKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmMatchesReference holds MatMul's GEMM path (several vectors, groups
+// of rows against groups of vectors, vector tiles, leftover rows and
+// vectors, tail blocks) to the pure-Go single-row kernels, bit for bit, on
+// Gaussian and edge-case weights and activations.
+func TestGemmMatchesReference(t *testing.T) {
+	if len(fastGemm) == 0 {
+		t.Skipf("no GEMM kernels on this CPU/build (kernels %q, LLMOS_NOASM=%v)", Kernels(), noAsm)
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	pool := NewPool(3)
+	defer pool.Close()
+	for typ := range fastGemm {
+		cols := 256 * 3
+		if typ.BlockSize() == 32 {
+			cols = 32 * (8*3 + 5)
+		}
+		ref := vecDots[typ]
+		for _, shape := range []struct{ rows, n int }{{4, 2}, {5, 8}, {8, 9}, {11, 17}, {6, 70}} {
+			for _, edge := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/rows=%d/n=%d/edge=%v", typ, shape.rows, shape.n, edge), func(t *testing.T) {
+					var data []byte
+					for range shape.rows {
+						w, _, _ := kernelInputs(t, rng, typ, cols, edge)
+						data = append(data, w...)
+					}
+					m, err := NewMatrix(typ, shape.rows, cols, data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := gaussian(rng, shape.n*cols)
+					if edge {
+						for i := range x {
+							if rng.IntN(16) == 0 {
+								x[i] *= -200
+							}
+						}
+					}
+					dst := make([]float32, shape.n*shape.rows+1)
+					dst[len(dst)-1] = 42
+					if err := m.MatMul(dst, x, shape.n, pool); err != nil {
+						t.Fatal(err)
+					}
+					a := make([]byte, m.actBytes)
+					for i := range shape.n {
+						m.quant(x[i*cols:(i+1)*cols], a)
+						for r := range shape.rows {
+							want := ref(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], a, cols)
+							if got := dst[i*shape.rows+r]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("vector %d row %d: got %v (%#x), pure Go %v (%#x)", i, r, got, math.Float32bits(got), want, math.Float32bits(want))
+							}
+						}
+					}
+					if dst[len(dst)-1] != 42 {
+						t.Fatal("MatMul wrote past its outputs")
+					}
+				})
+			}
+		}
+	}
+}

@@ -30,3 +30,37 @@
 	PREFETCHT1 o(R9)(S*1); \
 	PREFETCHT1 o(R10)(S*1); \
 	PREFETCHT1 o(R11)(S*1)
+
+// Q4KSCALES: the super-block at R's eight 6-bit scales as dwords at
+// o(SP)..o+31(SP) and its eight mins as words in X8, as ggml's utmp shuffle
+// unpacks them. Built in registers: a load of bytes stored piecewise would
+// miss store forwarding. Clobbers AX, BX, DX, R12, R13, X5.
+#define Q4KSCALES(R, o) \
+	MOVL      4(R), AX; \
+	MOVL      8(R), BX; \
+	MOVL      12(R), DX; \
+	MOVL      DX, R12; \
+	ANDL      $0x0f0f0f0f, R12; \
+	MOVL      AX, R13; \
+	SHRL      $6, R13; \
+	ANDL      $0x03030303, R13; \
+	SHLL      $4, R13; \
+	ORL       R13, R12; \
+	SHLQ      $32, R12; \
+	ANDL      $0x3f3f3f3f, AX; \
+	ORQ       AX, R12; \
+	VMOVQ     R12, X5; \
+	VPMOVZXBD X5, Y5; \
+	VMOVDQU   Y5, o(SP); \
+	SHRL      $4, DX; \
+	ANDL      $0x0f0f0f0f, DX; \
+	MOVL      BX, R13; \
+	SHRL      $6, R13; \
+	ANDL      $0x03030303, R13; \
+	SHLL      $4, R13; \
+	ORL       R13, DX; \
+	SHLQ      $32, DX; \
+	ANDL      $0x3f3f3f3f, BX; \
+	ORQ       BX, DX; \
+	VMOVQ     DX, X8; \
+	VPMOVZXBW X8, X8

@@ -18,40 +18,6 @@ DATA lanePerm<>+16(SB)/8, $0x1d150d051c140c04
 DATA lanePerm<>+24(SB)/8, $0x1f170f071e160e06
 GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
 
-// Q4KSCALES: the super-block at R's eight 6-bit scales as dwords at
-// 16(SP)..47(SP) and its eight mins as words in X8, as ggml's utmp shuffle
-// unpacks them. Built in registers: a load of bytes stored piecewise would
-// miss store forwarding. Clobbers AX, BX, DX, R12, R13, X5.
-#define Q4KSCALES(R) \
-	MOVL      4(R), AX; \
-	MOVL      8(R), BX; \
-	MOVL      12(R), DX; \
-	MOVL      DX, R12; \
-	ANDL      $0x0f0f0f0f, R12; \
-	MOVL      AX, R13; \
-	SHRL      $6, R13; \
-	ANDL      $0x03030303, R13; \
-	SHLL      $4, R13; \
-	ORL       R13, R12; \
-	SHLQ      $32, R12; \
-	ANDL      $0x3f3f3f3f, AX; \
-	ORQ       AX, R12; \
-	VMOVQ     R12, X5; \
-	VPMOVZXBD X5, Y5; \
-	VMOVDQU   Y5, 16(SP); \
-	SHRL      $4, DX; \
-	ANDL      $0x0f0f0f0f, DX; \
-	MOVL      BX, R13; \
-	SHRL      $6, R13; \
-	ANDL      $0x03030303, R13; \
-	SHLL      $4, R13; \
-	ORL       R13, DX; \
-	SHLQ      $32, DX; \
-	ANDL      $0x3f3f3f3f, BX; \
-	ORQ       BX, DX; \
-	VMOVQ     DX, X8; \
-	VPMOVZXBW X8, X8
-
 // Q4KGROUP4: Y9 += the scaled lane sums of nibble bytes 16+32g of the row
 // at R (chunks 2g, 2g+1) against the permuted activation chunks Ya, Yb.
 #define Q4KGROUP4(R, g, Ya, Yb) \
@@ -69,7 +35,7 @@ GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
 // Q4KROW: one super-block of the row at R: Ysums += d·(lane sums), Xsumf
 // -= dmin·Σ mins·bsums, as dotK45 does.
 #define Q4KROW(R, Ysums, Xsumf) \
-	Q4KSCALES(R); \
+	Q4KSCALES(R, 16); \
 	VPXOR        Y9, Y9, Y9; \
 	Q4KGROUP4(R, 0, Y16, Y17); \
 	Q4KGROUP4(R, 1, Y18, Y19); \
@@ -172,5 +138,102 @@ q4kx4done:
 	VMOVSS X13, 4(AX)
 	VMOVSS X14, 8(AX)
 	VMOVSS X15, 12(AX)
+	VZEROUPPER
+	RET
+
+// Q4_K GEMM: one weight row against up to sixteen activation vectors per
+// call. Each super-block's nibbles are unpacked once into Y16-Y23 (chunk j,
+// lanes as above) and its scales and mins once, then dotted against every
+// vector's activations, which gemmLayoutQ4K has already permuted into lane
+// order (so they are plain memory operands). Per vector the integer and
+// float steps are those of the four-row kernel, hence of dotK45.
+
+// GEMMQ4KCHUNK: Yacc += scale j × lane sums of chunk j (weights Yw) against
+// the vector at R10.
+#define GEMMQ4KCHUNK(j, Yw, Yt, Yacc) \
+	VPXORD        Yt, Yt, Yt; \
+	VPDPBUSD      (4+32*j)(R10), Yw, Yt; \
+	VPDPWSSD.BCST (4*j)(SP), Yt, Yacc
+
+// GEMMQ4KUNPACK: chunks 2g and 2g+1 of the row at SI into Ylo and Yhi.
+#define GEMMQ4KUNPACK(g, Ylo, Yhi) \
+	VPERMB (16+32*g)(SI), Y24, Ylo; \
+	VPSRLW $4, Ylo, Yhi; \
+	VPANDD Y25, Ylo, Ylo; \
+	VPANDD Y25, Yhi, Yhi
+
+// func gemmQ4KVNNI(w *byte, a *byte, astride int, nv int, nb int, out *[16][16]float32)
+// The row at w (nb super-blocks) against nv (1-16) vectors at a, a+astride,
+// ...; out[i][0:8] += the lane sums d·acc of vector i, out[i][8] -= its
+// dmin terms, so that laneSum(out[i][8], out[i][0:8]) is dotQ4K's result.
+TEXT ·gemmQ4KVNNI(SB), 0, $32-48
+	MOVQ      w+0(FP), SI
+	MOVQ      a+8(FP), DI
+	MOVQ      astride+16(FP), R9
+	MOVQ      nb+32(FP), CX
+	VMOVDQU32 lanePerm<>(SB), Y24
+	BROADCASTB($0x0f0f0f0f, Y25, X25)
+	TESTQ     CX, CX
+	JZ        gq4kdone
+
+gq4ksb:
+	Q4KSCALES(SI, 0)
+	VPUNPCKLWD   X8, X8, X7
+	VPUNPCKHWD   X8, X8, X8
+	VINSERTI128  $1, X8, Y7, Y7
+	GEMMQ4KUNPACK(0, Y16, Y17)
+	GEMMQ4KUNPACK(1, Y18, Y19)
+	GEMMQ4KUNPACK(2, Y20, Y21)
+	GEMMQ4KUNPACK(3, Y22, Y23)
+	MOVL         0(SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X26
+	VMOVSHDUP    X26, X27
+	MOVQ         DI, R10
+	MOVQ         out+40(FP), R11
+	MOVQ         nv+24(FP), AX
+
+gq4kvec:
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	GEMMQ4KCHUNK(0, Y16, Y10, Y0)
+	GEMMQ4KCHUNK(1, Y17, Y11, Y1)
+	GEMMQ4KCHUNK(2, Y18, Y12, Y0)
+	GEMMQ4KCHUNK(3, Y19, Y13, Y1)
+	GEMMQ4KCHUNK(4, Y20, Y10, Y0)
+	GEMMQ4KCHUNK(5, Y21, Y11, Y1)
+	GEMMQ4KCHUNK(6, Y22, Y12, Y0)
+	GEMMQ4KCHUNK(7, Y23, Y13, Y1)
+	VPADDD       Y1, Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMOVSS       0(R10), X6
+	VMULSS       X6, X26, X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y0, Y0
+	VADDPS       0(R11), Y0, Y0
+	VMOVUPS      Y0, 0(R11)
+	VPMADDWD     260(R10), Y7, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD       X3, X2, X2
+	VPSHUFD      $0x4e, X2, X3
+	VPADDD       X3, X2, X2
+	VPSHUFD      $0xb1, X2, X3
+	VPADDD       X3, X2, X2
+	VCVTDQ2PS    X2, X2
+	VMULSS       X6, X27, X3
+	VMULSS       X2, X3, X3
+	VMOVSS       32(R11), X2
+	VSUBSS       X3, X2, X2
+	VMOVSS       X2, 32(R11)
+	ADDQ         R9, R10
+	ADDQ         $64, R11
+	DECQ         AX
+	JNZ          gq4kvec
+	ADDQ         $144, SI
+	ADDQ         $292, DI
+	DECQ         CX
+	JNZ          gq4ksb
+
+gq4kdone:
 	VZEROUPPER
 	RET

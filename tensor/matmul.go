@@ -13,7 +13,8 @@ type Matrix struct {
 	rowBytes int // bytes per weight row
 	actBytes int // bytes per activation row quantized to actType
 	dot      vecDotFunc
-	dot4     dot4Func // nil when the CPU has no four-row kernel for Type
+	dot4     dot4Func    // nil when the CPU has no four-row kernel for Type
+	gemm     *gemmKernel // nil when the CPU has no GEMM kernel for Type
 	quant    func(src []float32, dst []byte)
 }
 
@@ -54,6 +55,9 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 	if f, ok := fastDots4[t]; ok {
 		m.dot4 = f
 	}
+	if g, ok := fastGemm[t]; ok {
+		m.gemm = g
+	}
 	return m, nil
 }
 
@@ -71,7 +75,9 @@ func (m *Matrix) Row(r int, dst []float32) error {
 // MatMul computes n matrix-vector products: for each activation vector x_i =
 // x[i*Cols:(i+1)*Cols], dst[i*Rows+r] = W_r · x_i. Like ggml, it first
 // quantizes each x_i to VecDotType(Type) and then runs the integer block dot
-// products, rows split over p's workers. With a Pool, repeated calls reuse
+// products, rows split over p's workers. With more than one vector and a
+// GEMM kernel for Type, each weight block is unpacked once for a group of
+// vectors rather than once per vector. With a Pool, repeated calls reuse
 // its scratch and do not allocate; p == nil runs on the caller and allocates
 // the scratch per call. x and dst may be longer than needed.
 func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
@@ -88,17 +94,26 @@ func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	act := p.buffer(n * m.actBytes)
-	var ad []float32
+	var (
+		ad  []float32
+		gk  *gemmKernel
+		grp []byte
+	)
 	units := m.Rows
-	if m.dot4 != nil {
+	switch {
+	case m.gemm != nil && n >= m.gemm.minVecs:
+		gk = m.gemm
+		grp = p.gemmBuffer((n + gk.vecs - 1) / gk.vecs * gk.groupBytes(m.Cols))
+		units = (m.Rows + gk.rows - 1) / gk.rows
+	case m.dot4 != nil:
 		units = (m.Rows + 3) / 4
 		if vecDotTypes[m.Type] == Q8_0 {
 			ad = p.floatBuffer(n * m.Cols / 32)
 		}
 	}
-	p.quant = quantizeTask{m: m, x: x, act: act, ad: ad}
+	p.quant = quantizeTask{m: m, x: x, act: act, ad: ad, gemm: gk, grp: grp}
 	p.run(&p.quant, n)
-	p.mm = matmulTask{m: m, dst: dst, act: act, ad: ad, n: n}
+	p.mm = matmulTask{m: m, dst: dst, act: act, ad: ad, n: n, gemm: gk, grp: grp}
 	p.run(&p.mm, units)
 	p.quant, p.mm = quantizeTask{}, matmulTask{} // drop references to the caller's slices
 	return nil
@@ -106,12 +121,15 @@ func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 
 // quantizeTask quantizes activation vectors [lo, hi) to m's vec-dot type
 // and, for the four-row kernels, converts their Q8_0 block scales to float32
-// once here rather than once per weight row.
+// once here rather than once per weight row; for a GEMM kernel it also lays
+// each vector out into its group.
 type quantizeTask struct {
-	m   *Matrix
-	x   []float32
-	act []byte
-	ad  []float32
+	m    *Matrix
+	x    []float32
+	act  []byte
+	ad   []float32
+	gemm *gemmKernel
+	grp  []byte
 }
 
 func (t *quantizeTask) run(lo, hi int) {
@@ -120,6 +138,10 @@ func (t *quantizeTask) run(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		a := t.act[i*m.actBytes : (i+1)*m.actBytes]
 		m.quant(t.x[i*m.Cols:(i+1)*m.Cols], a)
+		if g := t.gemm; g != nil {
+			gb := g.groupBytes(m.Cols)
+			g.layout(t.grp[i/g.vecs*gb:(i/g.vecs+1)*gb], a, i%g.vecs, m.Cols)
+		}
 		if t.ad != nil {
 			for b, ad := 0, t.ad[i*nb:(i+1)*nb]; b < nb; b++ {
 				ad[b] = half(a[b*34:])
@@ -129,13 +151,15 @@ func (t *quantizeTask) run(lo, hi int) {
 }
 
 // matmulTask computes rows [lo, hi) of the product for all n vectors; with
-// a four-row kernel, lo and hi count groups of four rows.
+// a four-row or GEMM kernel, lo and hi count groups of its rows.
 type matmulTask struct {
-	m   *Matrix
-	dst []float32
-	act []byte
-	ad  []float32
-	n   int
+	m    *Matrix
+	dst  []float32
+	act  []byte
+	ad   []float32
+	n    int
+	gemm *gemmKernel
+	grp  []byte
 }
 
 // rowTile is how many weight rows meet each activation vector in turn: the
@@ -144,6 +168,10 @@ type matmulTask struct {
 const rowTile = 8
 
 func (t *matmulTask) run(lo, hi int) {
+	if t.gemm != nil {
+		t.runGemm(lo, hi)
+		return
+	}
 	m := t.m
 	nb := m.Cols / 32
 	if m.dot4 != nil {
@@ -166,6 +194,31 @@ func (t *matmulTask) run(lo, hi int) {
 			}
 			for ; r < r1; r++ {
 				out[r] = m.dot(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], a, m.Cols)
+			}
+		}
+	}
+}
+
+// runGemm computes groups of rows [lo, hi) with the GEMM kernel: for each
+// tile of vecTile vectors, every group of rows meets every group of vectors
+// while its weights are in cache. Rows short of a whole group (at the end
+// of the matrix) take the single-row kernel.
+func (t *matmulTask) runGemm(lo, hi int) {
+	m, g := t.m, t.gemm
+	lo, hi = g.rows*lo, min(g.rows*hi, m.Rows)
+	gb := g.groupBytes(m.Cols)
+	for v0 := 0; v0 < t.n; v0 += vecTile {
+		v1 := min(v0+vecTile, t.n)
+		r := lo
+		for ; r+g.rows <= hi; r += g.rows {
+			for i := v0; i < v1; i += g.vecs {
+				g.run(m, r, t.grp[i/g.vecs*gb:], t.act[i*m.actBytes:], min(g.vecs, v1-i), t.dst[i*m.Rows:])
+			}
+		}
+		for ; r < hi; r++ {
+			w := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+			for i := v0; i < v1; i++ {
+				t.dst[i*m.Rows+r] = m.dot(w, t.act[i*m.actBytes:(i+1)*m.actBytes], m.Cols)
 			}
 		}
 	}

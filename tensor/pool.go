@@ -28,6 +28,7 @@ type Pool struct {
 
 	scratch []byte
 	floats  []float32
+	gemm    []byte
 	quant   quantizeTask
 	mm      matmulTask
 }
@@ -142,4 +143,13 @@ func (p *Pool) floatBuffer(n int) []float32 {
 		p.floats = make([]float32, n)
 	}
 	return p.floats[:n]
+}
+
+// gemmBuffer returns p's buffer for GEMM-laid-out activations grown to at
+// least n bytes; the caller holds p.mu.
+func (p *Pool) gemmBuffer(n int) []byte {
+	if cap(p.gemm) < n {
+		p.gemm = make([]byte, n)
+	}
+	return p.gemm[:n]
 }

@@ -65,8 +65,11 @@ func init() {
 	kernelSet = "avx512vnni"
 	fastDots4[Q8_0] = rows4Fast(dotQ8_0x4VNNI, q8_0Blocks, 34)
 	fastDots4[Q4_0] = rows4Fast(dotQ4_0x4VNNI, q4_0Blocks, 18)
+	fastGemm[Q8_0] = gemmRowsQ8(gemmQ8_0VNNI, q8_0Blocks, 34, 128)
+	fastGemm[Q4_0] = gemmRowsQ8(gemmQ4_0VNNI, q4_0Blocks, 18, 8)
 	if cpu.X86.HasAVX512VBMI {
 		fastDots4[Q4_K] = rows4K(dotQ4Kx4VNNI, 144)
+		fastGemm[Q4_K] = gemmRowQ4K
 	}
 }
 
@@ -170,4 +173,62 @@ func kFast(kernel func(w, a *byte, nb int) float32, wsize int) vecDotFunc {
 		_, _ = w[nb*wsize-1], a[nb*292-1]
 		return kernel(&w[0], &a[0], nb)
 	}
+}
+
+//go:noescape
+func gemmQ8_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+
+//go:noescape
+func gemmQ4_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+
+//go:noescape
+func gemmQ4KVNNI(w *byte, a *byte, astride int, nv int, nb int, out *[16][16]float32)
+
+// gemmRowsQ8 wraps a four-row, sixteen-vector assembly kernel over weight
+// blocks of wsize bytes against Q8_0 activations laid out by gemmLayoutQ8;
+// each output's tail blocks continue its running sum with the Go loop rest.
+func gemmRowsQ8(kernel func(w *byte, stride int, a *byte, nb int, out *[64]float32), rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize int, bias int32) *gemmKernel {
+	return &gemmKernel{
+		rows: 4, vecs: 16, minVecs: 5,
+		groupBytes: gemmGroupQ8,
+		layout:     gemmLayoutQ8(bias),
+		run: func(m *Matrix, r int, grp, act []byte, nv int, dst []float32) {
+			nb := m.Cols / 32
+			nb8 := nb &^ 7
+			rb := m.rowBytes
+			var out [64]float32
+			if nb8 > 0 {
+				_, _ = m.Data[(r+3)*rb+nb8*wsize-1], grp[nb8*gemmQ8Block-1]
+				kernel(&m.Data[r*rb], rb, &grp[0], nb8, &out)
+			}
+			for rr := range 4 {
+				w := m.Data[(r+rr)*rb : (r+rr+1)*rb]
+				for i := range nv {
+					s := out[16*rr+i]
+					if nb8 < nb {
+						s = rest(w, act[i*m.actBytes:(i+1)*m.actBytes], nb8, nb, s)
+					}
+					dst[i*m.Rows+r+rr] = s
+				}
+			}
+		},
+	}
+}
+
+// gemmRowQ4K is the one-row, sixteen-vector Q4_K kernel over activations laid
+// out by gemmLayoutQ4K; it finishes each dot with laneSum, as dotK45 does.
+var gemmRowQ4K = &gemmKernel{
+	rows: 1, vecs: 16, minVecs: 2,
+	groupBytes: gemmGroupQ4K,
+	layout:     gemmLayoutQ4K,
+	run: func(m *Matrix, r int, grp, _ []byte, nv int, dst []float32) {
+		nb := m.Cols / QK_K
+		rb := nb * q8KBytes
+		var out [16][16]float32
+		_, _ = m.Data[r*m.rowBytes+nb*144-1], grp[nv*rb-1]
+		gemmQ4KVNNI(&m.Data[r*m.rowBytes], &grp[0], rb, nv, nb, &out)
+		for i := range nv {
+			dst[i*m.Rows+r] = laneSum(out[i][8], (*[8]float32)(out[i][:8]))
+		}
+	},
 }

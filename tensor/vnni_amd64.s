@@ -61,17 +61,21 @@
 	VPERM2I128 $0x31, Y4, Y0, Y2; \
 	VPADDD     Y2, Y1, Y0
 
+// LOAD8: V0-V7 = the vectors at o, o+s, ..., o+7s past DI.
+#define LOAD8(V0, V1, V2, V3, V4, V5, V6, V7, o, s) \
+	VMOVDQU32 (o)(DI), V0; \
+	VMOVDQU32 (o+s)(DI), V1; \
+	VMOVDQU32 (o+2*s)(DI), V2; \
+	VMOVDQU32 (o+3*s)(DI), V3; \
+	VMOVDQU32 (o+4*s)(DI), V4; \
+	VMOVDQU32 (o+5*s)(DI), V5; \
+	VMOVDQU32 (o+6*s)(DI), V6; \
+	VMOVDQU32 (o+7*s)(DI), V7
+
 // Q80ACT: Y16-Y23 = the eight activation blocks' quants at DI; Y24 = 128 ×
 // each block's quant sum (the bias correction), block 0 in lane 0.
 #define Q80ACT \
-	VMOVDQU32 2(DI), Y16; \
-	VMOVDQU32 36(DI), Y17; \
-	VMOVDQU32 70(DI), Y18; \
-	VMOVDQU32 104(DI), Y19; \
-	VMOVDQU32 138(DI), Y20; \
-	VMOVDQU32 172(DI), Y21; \
-	VMOVDQU32 206(DI), Y22; \
-	VMOVDQU32 240(DI), Y23; \
+	LOAD8(Y16, Y17, Y18, Y19, Y20, Y21, Y22, Y23, 2, 34); \
 	VPXOR     Y0, Y0, Y0; \
 	VPXOR     Y1, Y1, Y1; \
 	VPXOR     Y2, Y2, Y2; \
@@ -119,18 +123,23 @@
 	VMULPS       (R8), Y9, Y9; \
 	VMULPS       Y9, Y0, T
 
+// ROWPTRS4: SI, R9, R10, R11 = rows w, w+stride, w+2·stride, w+3·stride;
+// DI = a.
+#define ROWPTRS4 \
+	MOVQ w+0(FP), SI; \
+	MOVQ stride+8(FP), BX; \
+	MOVQ a+16(FP), DI; \
+	LEAQ (SI)(BX*1), R9; \
+	LEAQ (SI)(BX*2), R10; \
+	LEAQ (R9)(BX*2), R11
+
 // The four-row kernels' common frame: SI, R9, R10, R11 = the four rows, DI
 // = activations, R8 = activation scales (float32), CX = batches of eight
 // blocks; X28 = the rows' running sums, lane r for row r.
 #define ROWS4PROLOGUE \
-	MOVQ   w+0(FP), SI; \
-	MOVQ   stride+8(FP), BX; \
-	MOVQ   a+16(FP), DI; \
 	MOVQ   ad+24(FP), R8; \
 	MOVQ   nb+32(FP), CX; \
-	LEAQ   (SI)(BX*1), R9; \
-	LEAQ   (SI)(BX*2), R10; \
-	LEAQ   (R9)(BX*2), R11; \
+	ROWPTRS4; \
 	LEAQ   (BX*8), R13; \
 	VXORPS X28, X28, X28; \
 	SHRQ   $3, CX
@@ -138,6 +147,27 @@
 #define ROWS4EPILOGUE \
 	MOVQ    out+40(FP), AX; \
 	VMOVUPS X28, 0(AX); \
+	VZEROUPPER; \
+	RET
+
+// The GEMM frame: SI, R9, R10, R11 = the four rows, DI = the laid-out
+// activations, CX = batches of eight blocks, Z12-Z15 = the rows' sums
+// (lane i: vector i).
+#define GEMMPROLOGUE \
+	MOVQ   nb+24(FP), CX; \
+	ROWPTRS4; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y13, Y13, Y13; \
+	VXORPS Y14, Y14, Y14; \
+	VXORPS Y15, Y15, Y15; \
+	SHRQ   $3, CX
+
+#define GEMMEPILOGUE \
+	MOVQ    out+32(FP), AX; \
+	VMOVUPS Z12, 0(AX); \
+	VMOVUPS Z13, 64(AX); \
+	VMOVUPS Z14, 128(AX); \
+	VMOVUPS Z15, 192(AX); \
 	VZEROUPPER; \
 	RET
 
@@ -288,3 +318,169 @@ q40x4loop:
 q40x4done:
 	ROWS4EPILOGUE
 
+// GEMM kernels: four weight rows against sixteen activation vectors per
+// call, for MatMul with several vectors (prompt prefill, batched decode).
+// The activations come re-laid out by gemmLayoutQ8 so that the lanes of a
+// 512-bit register are the sixteen vectors: for block b, 640 bytes of
+//
+//	k = 0..7: 64 bytes, dword i = quants 4k..4k+3 of vector i
+//	512: the vectors' scales as float32
+//	576: the vectors' bias corrections, -bias × Σ quants, as int32
+//
+// so that eight VPDPBUSDs, each against one weight dword broadcast to all
+// lanes, leave block b's exact integer sum for vector i in lane i: no
+// horizontal reduction, and no transposition of the float sums, which add
+// lane by lane in block order as the Go kernels do. Each batch of eight
+// weight blocks is unpacked once per call onto the stack as unsigned bytes
+// (Q8_0: w+128; Q4_0: the raw nibble, w+8; the bias sits in the
+// correction) with its scales as float32, and is then shared by the sixteen
+// vectors. 512-bit registers halve the instructions per product; at sixteen
+// vectors this ran 1.3× faster than eight-lane 256-bit code.
+
+// GEMMPREP8: BLK(R, r, b) for the batch's eight blocks b.
+#define GEMMPREP8(BLK, R, r) \
+	BLK(R, r, 0); \
+	BLK(R, r, 1); \
+	BLK(R, r, 2); \
+	BLK(R, r, 3); \
+	BLK(R, r, 4); \
+	BLK(R, r, 5); \
+	BLK(R, r, 6); \
+	BLK(R, r, 7)
+
+// GEMMPREPQ80: row R's weight blocks 0-7 as bytes w+128 at 256r(SP), its
+// scales as float32 at 1024+32r(SP). Clobbers Y8, Y9.
+#define GEMMPREPQ80BLK(R, r, b) \
+	VPXORD  (34*b+2)(R), Y26, Y8; \
+	VMOVDQU Y8, (256*r+32*b)(SP)
+
+#define GEMMPREPQ80(R, r) \
+	PREFETCHT0 272(R); \
+	PREFETCHT0 336(R); \
+	PREFETCHT0 400(R); \
+	PREFETCHT0 464(R); \
+	PREFETCHT0 528(R); \
+	GEMMPREP8(GEMMPREPQ80BLK, R, r); \
+	GATHER4(R, 0, Z9); \
+	GATHER4(R, 136, Z8); \
+	VPUNPCKLQDQ X8, X9, X9; \
+	VCVTPH2PS   X9, Y9; \
+	VMOVUPS     Y9, (1024+32*r)(SP)
+
+// GEMMPREPQ40: the same for a Q4_0 row: the nibbles in element order.
+#define GEMMPREPQ40BLK(R, r, b) \
+	VMOVDQU (18*b+2)(R), X8; \
+	VPSRLW  $4, X8, X9; \
+	VPANDD  X26, X8, X8; \
+	VPANDD  X26, X9, X9; \
+	VMOVDQU X8, (256*r+32*b)(SP); \
+	VMOVDQU X9, (256*r+32*b+16)(SP)
+
+#define GEMMPREPQ40(R, r) \
+	PREFETCHT0 144(R); \
+	PREFETCHT0 208(R); \
+	PREFETCHT0 272(R); \
+	GEMMPREP8(GEMMPREPQ40BLK, R, r); \
+	GATHER4(R, 0, Z9); \
+	VCVTPH2PS X9, Y9; \
+	VMOVUPS   Y9, (1024+32*r)(SP)
+
+// GEMMDOT: Z0 = the exact integer sums of block b (DX = 4b) of row r
+// against the sixteen vectors' activations in Z16-Z23, converted to float32;
+// Ydx = row r's scale for block b in every lane. Four accumulators keep the
+// VPDPBUSD chains short enough for their latency to overlap.
+#define GEMMDOT(r, Ydx) \
+	VMOVDQA32    Z25, Z0; \
+	VPXORD       Z1, Z1, Z1; \
+	VPXORD       Z2, Z2, Z2; \
+	VPXORD       Z3, Z3, Z3; \
+	VPBROADCASTD (256*r+0)(SP)(DX*8), Z4; \
+	VPBROADCASTD (256*r+4)(SP)(DX*8), Z5; \
+	VPBROADCASTD (256*r+8)(SP)(DX*8), Z6; \
+	VPBROADCASTD (256*r+12)(SP)(DX*8), Z7; \
+	VPBROADCASTD (256*r+16)(SP)(DX*8), Z8; \
+	VPBROADCASTD (256*r+20)(SP)(DX*8), Z9; \
+	VPBROADCASTD (256*r+24)(SP)(DX*8), Z10; \
+	VPBROADCASTD (256*r+28)(SP)(DX*8), Z11; \
+	VPDPBUSD     Z16, Z4, Z0; \
+	VPDPBUSD     Z17, Z5, Z1; \
+	VPDPBUSD     Z18, Z6, Z2; \
+	VPDPBUSD     Z19, Z7, Z3; \
+	VPDPBUSD     Z20, Z8, Z0; \
+	VPDPBUSD     Z21, Z9, Z1; \
+	VPDPBUSD     Z22, Z10, Z2; \
+	VPDPBUSD     Z23, Z11, Z3; \
+	VPADDD       Z1, Z0, Z0; \
+	VPADDD       Z3, Z2, Z2; \
+	VPADDD       Z2, Z0, Z0; \
+	VCVTDQ2PS    Z0, Z0; \
+	VBROADCASTSS (1024+32*r)(SP)(DX*1), Ydx
+
+// GEMMQ80: Ysum += float32(sumi) * (dx*dy), as q8_0Blocks.
+#define GEMMQ80(r, Ysum) \
+	GEMMDOT(r, Z27); \
+	VMULPS Z24, Z27, Z27; \
+	VMULPS Z27, Z0, Z0; \
+	VADDPS Z0, Ysum, Ysum
+
+// GEMMQ40: Ysum += float32(sumi) * dx * dy, as q4_0Blocks.
+#define GEMMQ40(r, Ysum) \
+	GEMMDOT(r, Z27); \
+	VMULPS Z27, Z0, Z0; \
+	VMULPS Z24, Z0, Z0; \
+	VADDPS Z0, Ysum, Ysum
+
+// GEMMACT: the sixteen vectors' block at DI: quants in Z16-Z23, scales in
+// Z24, corrections in Z25.
+#define GEMMACT \
+	LOAD8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, 0, 64); \
+	VMOVUPS   512(DI), Z24; \
+	VMOVDQU32 576(DI), Z25
+
+// GEMMLOOP: the batches of eight blocks, each prepared by PREP (weight
+// blocks of wsize bytes) and summed by SUM; batch and blk name the loops.
+#define GEMMLOOP(PREP, SUM, wsize, batch, blk) \
+batch: \
+	PREP(SI, 0); \
+	PREP(R9, 1); \
+	PREP(R10, 2); \
+	PREP(R11, 3); \
+	XORQ DX, DX; \
+blk: \
+	GEMMACT; \
+	SUM(0, Z12); \
+	SUM(1, Z13); \
+	SUM(2, Z14); \
+	SUM(3, Z15); \
+	ADDQ $640, DI; \
+	ADDQ $4, DX; \
+	CMPQ DX, $32; \
+	JNE  blk; \
+	ADDQ $(8*wsize), SI; \
+	ADDQ $(8*wsize), R9; \
+	ADDQ $(8*wsize), R10; \
+	ADDQ $(8*wsize), R11; \
+	DECQ CX; \
+	JNZ  batch
+
+// GEMMBODY: a whole GEMM kernel over weight blocks of wsize bytes, with
+// Y26 = mask in every dword and the scale gather indices at scaleIdx+idx.
+#define GEMMBODY(mask, idx, PREP, SUM, wsize, batch, blk, done) \
+	GEMMPROLOGUE; \
+	JZ done; \
+	BROADCASTB(mask, Y26, X26); \
+	VMOVDQU32 scaleIdx<>+idx(SB), X29; \
+	GEMMLOOP(PREP, SUM, wsize, batch, blk); \
+done: \
+	GEMMEPILOGUE
+
+// func gemmQ8_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+// Rows w, w+stride, w+2·stride, w+3·stride against sixteen vectors laid out
+// by gemmLayoutQ8; out[16r+i] = row r · vector i. nb: a multiple of 8 blocks.
+TEXT ·gemmQ8_0VNNI(SB), 0, $1152-40
+	GEMMBODY($0x80808080, 0, GEMMPREPQ80, GEMMQ80, 34, gq80batch, gq80blk, gq80done)
+
+// func gemmQ4_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+// As gemmQ8_0VNNI, for Q4_0 rows.
+TEXT ·gemmQ4_0VNNI(SB), 0, $1152-40
+	GEMMBODY($0x0f0f0f0f, 16, GEMMPREPQ40, GEMMQ40, 18, gq40batch, gq40blk, gq40done)
