@@ -50,6 +50,7 @@ with 'llmos run -m RUNDIR/model.gguf' and llama.cpp). After a crash or kill,
 	f.StringVar(&cfg.Shape, "shape", "", "initial shape: stories260K, stories15M or stories110M")
 	f.StringVar(&cfg.Data, "data", "", "data directory (llmos data prepare)")
 	f.StringVarP(&out, "output", "o", "", "run directory")
+	f.StringVar(&resume, "resume", "", "continue the run in this directory from its checkpoint")
 	runFlags(c, &cfg, "sequences per micro-batch")
 	f.Float64Var(&cfg.Beta1, "beta1", cfg.Beta1, "AdamW β1")
 	f.Float64Var(&cfg.Beta2, "beta2", cfg.Beta2, "AdamW β2")
