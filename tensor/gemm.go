@@ -68,24 +68,65 @@ func gemmLayoutQ8(bias int32) func(dst, a []byte, lane, cols int) {
 // q8KBytes is the size of a block_q8_K.
 const q8KBytes = 292
 
-// gemmGroupQ4K sizes the Q4_K layout: sixteen whole Q8_K activation rows.
-func gemmGroupQ4K(cols int) int { return 16 * cols / QK_K * q8KBytes }
+// The k-quant GEMM kernels read each vector's super-block in their own
+// layout, 64-byte aligned blocks whose 32-byte loads never straddle a cache
+// line: the 256 quants in lane order (dword l of each 32-quant chunk holds
+// quants l, l+8, l+16, l+24, the elements the Go kernels sum into lane l),
+// then for Q4_K the scale d at 256 and the bsums at 288; for Q6_K, at 256,
+// per chunk the sixteen words 32·(q[4l] + q[4l+1]) and 32·(q[4l+2] +
+// q[4l+3]) of its permuted quants, which turn the kernel's sums of q·q8
+// into sums of (q-32)·q8, and d at 512.
+const (
+	gemmQ4KBlock = 320
+	gemmQ6KBlock = 576
+)
 
-// gemmLayoutQ4K copies a Q8_K activation row into lane's slot of the group
-// with each 32-quant chunk permuted into the lane order of the Q4_K kernels
-// (dword l holds quants l, l+8, l+16, l+24), which the four-row kernel
-// otherwise redoes for every four rows.
+// gemmGroupQ4K sizes the Q4_K layout for sixteen vectors.
+func gemmGroupQ4K(cols int) int { return 16 * cols / QK_K * gemmQ4KBlock }
+
+// gemmGroupQ6K sizes the Q6_K layout for sixteen vectors.
+func gemmGroupQ6K(cols int) int { return 16 * cols / QK_K * gemmQ6KBlock }
+
+// gemmLayoutQ4K lays a Q8_K activation row out for the Q4_K kernel.
 func gemmLayoutQ4K(dst, a []byte, lane, cols int) {
-	rb := cols / QK_K * q8KBytes
-	dst = dst[lane*rb : (lane+1)*rb]
-	copy(dst, a[:rb])
-	for b := 0; b < rb; b += q8KBytes {
-		for c := 0; c < QK_K; c += 32 {
-			src, out := a[b+4+c:b+4+c+32], dst[b+4+c:b+4+c+32]
-			for l := range 8 {
-				for t := range 4 {
-					out[4*l+t] = src[l+8*t]
-				}
+	layoutK(dst, a, lane, cols, gemmQ4KBlock, func(blk, y []byte) {
+		copy(blk[256:260], y[:4])
+		copy(blk[288:320], y[4+QK_K:])
+	})
+}
+
+// gemmLayoutQ6K lays a Q8_K activation row out for the Q6_K kernel.
+func gemmLayoutQ6K(dst, a []byte, lane, cols int) {
+	layoutK(dst, a, lane, cols, gemmQ6KBlock, func(blk, y []byte) {
+		for w := range QK_K / 2 {
+			s := 32 * (int32(int8(blk[2*w])) + int32(int8(blk[2*w+1])))
+			binary.LittleEndian.PutUint16(blk[256+2*w:], uint16(int16(s)))
+		}
+		copy(blk[512:516], y[:4])
+	})
+}
+
+// layoutK writes each super-block of the Q8_K row a into lane's blocks of
+// size bytes in dst: the quants in lane order, then what rest adds from
+// the block_q8_K y.
+func layoutK(dst, a []byte, lane, cols, size int, rest func(blk, y []byte)) {
+	nb := cols / QK_K
+	dst = dst[lane*nb*size : (lane+1)*nb*size]
+	for b := range nb {
+		blk, y := dst[b*size:(b+1)*size], a[b*q8KBytes:(b+1)*q8KBytes]
+		permuteQ8K(blk, y)
+		rest(blk, y)
+	}
+}
+
+// permuteQ8K writes the quants of the block_q8_K y to dst[0:256] in lane
+// order.
+func permuteQ8K(dst, y []byte) {
+	for c := 0; c < QK_K; c += 32 {
+		in, out := y[4+c:4+c+32], dst[c:c+32]
+		for l := range 8 {
+			for t := range 4 {
+				out[4*l+t] = in[l+8*t]
 			}
 		}
 	}

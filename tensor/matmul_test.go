@@ -129,24 +129,26 @@ func TestMatMul(t *testing.T) {
 }
 
 // TestMatMulNoAllocs pins the decode-loop promise: with a Pool, MatMul
-// reuses its scratch.
+// reuses its scratch, for one vector, a few, and a GEMM group.
 func TestMatMulNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	pool := NewPool(2)
 	defer pool.Close()
-	for _, typ := range []Type{Q4_0, Q4_1, Q4_K, F16} {
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16} {
 		m := randomMatrix(t, rng, typ, 16, 256)
-		x, dst := gaussian(rng, 4*256), make([]float32, 4*16)
-		if err := m.MatMul(dst, x, 4, pool); err != nil { // grows the scratch
-			t.Fatal(err)
-		}
-		allocs := testing.AllocsPerRun(20, func() {
-			if err := m.MatMul(dst, x, 4, pool); err != nil {
+		for _, n := range []int{1, 4, 16} {
+			x, dst := gaussian(rng, n*256), make([]float32, n*16)
+			if err := m.MatMul(dst, x, n, pool); err != nil { // grows the scratch
 				t.Fatal(err)
 			}
-		})
-		if allocs != 0 {
-			t.Errorf("%s: MatMul allocates %.1f times per call", typ, allocs)
+			allocs := testing.AllocsPerRun(20, func() {
+				if err := m.MatMul(dst, x, n, pool); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%s, n=%d: MatMul allocates %.1f times per call", typ, n, allocs)
+			}
 		}
 	}
 }

@@ -69,7 +69,8 @@ func init() {
 	fastGemm[Q4_0] = gemmRowsQ8(gemmQ4_0VNNI, q4_0Blocks, 18, 8)
 	if cpu.X86.HasAVX512VBMI {
 		fastDots4[Q4_K] = rows4K(dotQ4Kx4VNNI, 144)
-		fastGemm[Q4_K] = gemmRowQ4K
+		fastGemm[Q4_K] = gemmRowsK(gemmQ4KVNNI, 144, gemmQ4KBlock, gemmLayoutQ4K, gemmGroupQ4K)
+		fastGemm[Q6_K] = gemmRowsK(gemmQ6KVNNI, 210, gemmQ6KBlock, gemmLayoutQ6K, gemmGroupQ6K)
 	}
 }
 
@@ -182,7 +183,10 @@ func gemmQ8_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
 func gemmQ4_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
 
 //go:noescape
-func gemmQ4KVNNI(w *byte, a *byte, astride int, nv int, nb int, out *[16][16]float32)
+func gemmQ6KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
+
+//go:noescape
+func gemmQ4KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
 
 // gemmRowsQ8 wraps a four-row, sixteen-vector assembly kernel over weight
 // blocks of wsize bytes against Q8_0 activations laid out by gemmLayoutQ8;
@@ -215,20 +219,25 @@ func gemmRowsQ8(kernel func(w *byte, stride int, a *byte, nb int, out *[64]float
 	}
 }
 
-// gemmRowQ4K is the one-row, sixteen-vector Q4_K kernel over activations laid
-// out by gemmLayoutQ4K; it finishes each dot with laneSum, as dotK45 does.
-var gemmRowQ4K = &gemmKernel{
-	rows: 1, vecs: 16, minVecs: 2,
-	groupBytes: gemmGroupQ4K,
-	layout:     gemmLayoutQ4K,
-	run: func(m *Matrix, r int, grp, _ []byte, nv int, dst []float32) {
-		nb := m.Cols / QK_K
-		rb := nb * q8KBytes
-		var out [16][16]float32
-		_, _ = m.Data[r*m.rowBytes+nb*144-1], grp[nv*rb-1]
-		gemmQ4KVNNI(&m.Data[r*m.rowBytes], &grp[0], rb, nv, nb, &out)
-		for i := range nv {
-			dst[i*m.Rows+r] = laneSum(out[i][8], (*[8]float32)(out[i][:8]))
-		}
-	},
+// gemmRowsK wraps a four-row, sixteen-vector k-quant kernel over weight
+// super-blocks of wsize bytes and activations laid out in blocks of
+// ablock bytes; it finishes each dot with laneSum, as dotK45 and dotK16 do
+// (dotK16's running sum stays 0, as the kernel leaves it).
+func gemmRowsK(kernel func(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32), wsize, ablock int, layout func(dst, a []byte, lane, cols int), groupBytes func(cols int) int) *gemmKernel {
+	return &gemmKernel{
+		rows: 4, vecs: 16, minVecs: 2,
+		groupBytes: groupBytes,
+		layout:     layout,
+		run: func(m *Matrix, r int, grp, _ []byte, nv int, dst []float32) {
+			nb := m.Cols / QK_K
+			var out [4][16][16]float32
+			_, _ = m.Data[(r+3)*m.rowBytes+nb*wsize-1], grp[nv*nb*ablock-1]
+			kernel(&m.Data[r*m.rowBytes], m.rowBytes, &grp[0], nb*ablock, nv, nb, &out)
+			for rr := range 4 {
+				for i := range nv {
+					dst[i*m.Rows+r+rr] = laneSum(out[rr][i][8], (*[8]float32)(out[rr][i][:8]))
+				}
+			}
+		},
+	}
 }
