@@ -30,7 +30,9 @@ type Report struct {
 
 	// TokensSeen counts the training tokens each stage processed
 	// (pretraining and SFT: rows of tokens; reward and DPO: both sides of
-	// every pair), and their total.
+	// every pair, padded), and under "total" those the assistant itself
+	// was trained on: pretraining, SFT and DPO (the reward model is a
+	// separate model).
 	TokensSeen map[string]int64 `json:"tokens_seen"`
 	Pretrain   StageReport      `json:"pretrain"`
 	SFT        StageReport      `json:"sft"`
@@ -117,7 +119,9 @@ func (p *pipeline) evaluate(ctx context.Context) error {
 			return err
 		}
 		r.TokensSeen[s.dir] = s.rep.Tokens
-		r.TokensSeen["total"] += s.rep.Tokens
+		if s.dir != RewardDir {
+			r.TokensSeen["total"] += s.rep.Tokens
+		}
 	}
 
 	e, err := p.open(AssistantFile)

@@ -46,9 +46,9 @@ var Scales = map[string]Scale{
 		Shape:   convert.Shape{Dim: 192, Layers: 6, Heads: 6, KVHeads: 6, FFN: 512, Context: 512},
 		Stories: 4000, Dialogues: 3000, Conversations: 3000, Pairs: 800, HeldOut: 200, WinRatePrompts: 100,
 		Pretrain: StageConfig{Batch: 16, SeqLen: 256, Steps: 500, LR: 2e-3, Warmup: 25},
-		SFT:      StageConfig{Batch: 8, SeqLen: 512, Steps: 150, LR: 1e-3, Warmup: 10},
-		Reward:   StageConfig{Batch: 8, SeqLen: 256, Steps: 60, LR: 3e-4, Warmup: 6},
-		DPO:      StageConfig{Batch: 8, SeqLen: 256, Steps: 80, LR: 2e-4, Warmup: 8},
+		SFT:      StageConfig{Batch: 8, SeqLen: 512, Steps: 360, LR: 1.5e-3, Warmup: 20},
+		Reward:   StageConfig{Batch: 8, SeqLen: 256, Steps: 50, LR: 3e-4, Warmup: 5},
+		DPO:      StageConfig{Batch: 8, SeqLen: 256, Steps: 60, LR: 2e-4, Warmup: 6},
 		DPOBeta:  0.1,
 	},
 	"tiny": {

@@ -90,8 +90,8 @@ func printReport(cmd *cobra.Command, r *recipe.Report, path string) {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%s: %d parameters (dim %d, %d layers, vocab %d, context %d), %s, %.1f MB\n",
 		r.Model, r.Parameters, r.Dim, r.Layers, r.Vocab, r.Context, r.Type, float64(r.Bytes)/1e6)
-	fmt.Fprintf(w, "tokens seen: %d (pretraining %d, SFT %d, reward model %d, DPO %d)\n",
-		r.TokensSeen["total"], r.TokensSeen["pretrain"], r.TokensSeen["sft"], r.TokensSeen["reward"], r.TokensSeen["dpo"])
+	fmt.Fprintf(w, "tokens seen: %d (pretraining %d, SFT %d, DPO %d; the reward model %d more)\n",
+		r.TokensSeen["total"], r.TokensSeen["pretrain"], r.TokensSeen["sft"], r.TokensSeen["dpo"], r.TokensSeen["reward"])
 	fmt.Fprintf(w, "val loss: pretraining %.3f, SFT %.3f\n", r.Pretrain.ValLoss, r.SFT.ValLoss)
 	fmt.Fprintf(w, "held-out arithmetic (%d): well-formed calculator calls %.1f%%, correct final answers %.1f%%\n",
 		r.Arithmetic.Prompts, 100*r.Arithmetic.WellFormed, 100*r.Arithmetic.Correct)
