@@ -442,3 +442,31 @@ func TestLRFor(t *testing.T) {
 		t.Errorf("job %s has peak rate %g, want %g", p.Jobs[0].Name, got, 2*s.LR)
 	}
 }
+
+func TestShortJobs(t *testing.T) {
+	cases := []struct {
+		name  string
+		steps []int
+		want  []string
+	}{
+		{"none", []int{MinSteps, 5000}, nil},
+		{"mixed", []int{98, MinSteps, MinSteps - 1, 977}, []string{"j0", "j2"}},
+		{"all", []int{1, 98}, []string{"j0", "j1"}},
+		{"empty plan", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Plan{}
+			for i, s := range c.steps {
+				p.Jobs = append(p.Jobs, Job{Name: fmt.Sprintf("j%d", i), Steps: s})
+			}
+			var got []string
+			for _, j := range p.ShortJobs() {
+				got = append(got, j.Name)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("short jobs %v, want %v", got, c.want)
+			}
+		})
+	}
+}

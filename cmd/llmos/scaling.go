@@ -222,14 +222,15 @@ this binary, each with cores/K threads unless --threads says otherwise.
 nothing; --collect-only records finished runs and trains nothing (the last
 step of a cluster run). Give paths without spaces that are the same on every
 machine (absolute, on a shared volume) when other machines run jobs.txt.`,
-		Example: `  # 5 sizes (N 6.7k–443k, 66×) × 4 budgets (100k–1M tokens, 10×), two at a time
-  llmos scaling sweep --data stories512 --sizes 16x2,32x2,48x3,64x4,96x4 \
-      --tokens 100k,200k,500k,1M -o sweeps/tiny --workers 2
+		Example: `  # 4 sizes (N 6.7k–252k, 37×) × 5 budgets (128k–1.28M tokens, 10×; 500 to 5,000
+  # steps of the default 2 × 128 tokens), largest first, two at a time
+  llmos scaling sweep --data stories512 --sizes 64x5,48x3,32x2,16x2 \
+      --tokens 1.28M,800k,512k,256k,128k -o sweeps/tiny --workers 2
   llmos scaling fit sweeps/tiny -o sweeps/tiny/plots
 
   # the same grid as command lines for a batch scheduler
-  llmos scaling sweep --data /sweep/data --sizes 16x2,32x2,48x3,64x4,96x4 \
-      --tokens 100k,200k,500k,1M -o /sweep --dry-run`,
+  llmos scaling sweep --data /sweep/data --sizes 64x5,48x3,32x2,16x2 \
+      --tokens 1.28M,800k,512k,256k,128k -o /sweep --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScalingSweep(cmd, &f)
@@ -298,6 +299,10 @@ func runScalingSweep(cmd *cobra.Command, f *scalingSweepFlags) error {
 	fmt.Fprintf(stderr, "%d jobs (%d sizes × %d budgets) in %s\n", len(plan.Jobs), len(s.Sizes), len(s.Tokens), filepath.Join(s.Dir, scaling.JobsFile))
 	if longest := slices.Max(s.Tokens); longest > plan.TrainTokens {
 		fmt.Fprintf(stderr, "note: budgets up to %d tokens repeat the data's %d train tokens\n", longest, plan.TrainTokens)
+	}
+	if short := plan.ShortJobs(); len(short) > 0 {
+		fmt.Fprintf(stderr, "note: %d jobs take fewer than %d steps (%s: %d); such runs are limited by their steps, not by N or D, and bend the fit: lower --batch or raise --tokens\n",
+			len(short), scaling.MinSteps, short[0].Name, short[0].Steps)
 	}
 	if f.dryRun {
 		out := cmd.OutOrStdout()

@@ -82,6 +82,9 @@ func TestScalingSweepCLI(t *testing.T) {
 	if !strings.Contains(errOut, "val loss") {
 		t.Errorf("no progress lines on stderr: %s", errOut)
 	}
+	if !strings.Contains(errOut, "note: 4 jobs take fewer than 500 steps (16x1-D256: 4)") {
+		t.Errorf("no warning about step-limited jobs on stderr: %s", errOut)
+	}
 
 	out, _ = llmos(t, "", false, args...)
 	if !strings.Contains(out, "4 already recorded, 0 collected, 0 trained") {
