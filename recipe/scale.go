@@ -48,7 +48,7 @@ var Scales = map[string]Scale{
 		Pretrain: StageConfig{Batch: 16, SeqLen: 256, Steps: 500, LR: 2e-3, Warmup: 25},
 		SFT:      StageConfig{Batch: 8, SeqLen: 512, Steps: 360, LR: 1.5e-3, Warmup: 20},
 		Reward:   StageConfig{Batch: 8, SeqLen: 256, Steps: 50, LR: 3e-4, Warmup: 5},
-		DPO:      StageConfig{Batch: 8, SeqLen: 256, Steps: 60, LR: 2e-4, Warmup: 6},
+		DPO:      StageConfig{Batch: 8, SeqLen: 256, Steps: 60, LR: 3e-5, Warmup: 6},
 		DPOBeta:  0.1,
 	},
 	"tiny": {
