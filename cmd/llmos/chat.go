@@ -25,8 +25,9 @@ func init() {
 	var noTools, showTools bool
 	c := &cobra.Command{
 		Use:   "chat [-m FILE] [flags]",
-		Short: "Chat with a model in the terminal",
-		Long: `chat holds a conversation with a model, formatting it with the model's own
+		Short: "Chat with a model in the terminal (default: the built-in assistant)",
+		Long: `chat holds a conversation with a model — without -m, the small assistant
+built into llmos (see 'llmos recipe default') — formatting it with the model's own
 chat template (tokenizer.chat_template, rendered as Hugging Face does) or
 ChatML when the model has none.
 
@@ -43,13 +44,11 @@ When the model calls the built-in calculator tool (exact arithmetic), chat
 runs it, gives the result back to the model as a tool message, and lets the
 model finish its answer. --show-tools also describes the tool in the prompt
 (the template's tools variable), for models that need to be told.`,
-		Example: `  llmos chat -m tinyllama-chat.Q4_K_M.gguf
+		Example: `  llmos chat
+  llmos chat -m tinyllama-chat.Q4_K_M.gguf
   echo "What is 2+2?" | llmos chat -m model.gguf --temp 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mf.path == "" {
-				return errors.New("no model given: pass -m FILE.gguf with a chat model (e.g. a TinyLlama-Chat, Llama-3-Instruct or Qwen2-Instruct GGUF); llmos does not ship a default model yet")
-			}
 			e, err := mf.open()
 			if err != nil {
 				return err

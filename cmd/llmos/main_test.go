@@ -114,8 +114,6 @@ func TestErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "-p", "hi"}, "pass -m"},
-		{[]string{"chat"}, "pass -m"},
 		{[]string{"run", "-m", "/nonexistent.gguf", "-p", "hi"}, "no such file"},
 		{[]string{"info", "-m", "main.go"}, "not a GGUF file"},
 		{[]string{"tokenize", "-m", "x.gguf", "-p", "a", "-f", "b"}, "give the prompt once"},
@@ -201,5 +199,14 @@ func TestChatPiped(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if len(lines) != 3 || lines[1] != "(conversation cleared)" {
 		t.Fatalf("piped chat printed %q, want an answer, the reset notice and an answer", out)
+	}
+}
+
+// TestChatDefaultModel pipes a question to llmos chat without -m: the
+// built-in assistant answers it.
+func TestChatDefaultModel(t *testing.T) {
+	out, _ := llmos(t, "Who are you?\n", false, "chat", "--temp", "0", "-n", "64")
+	if !strings.Contains(strings.ToLower(out), "llmos") {
+		t.Errorf("the built-in assistant's answer %q does not say what it is", out)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 
+	"github.com/llmos/llmos/defaultmodel"
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/sample"
 	"github.com/spf13/cobra"
@@ -19,17 +20,22 @@ type modelFlags struct {
 }
 
 func (f *modelFlags) register(c *cobra.Command) {
-	c.Flags().StringVarP(&f.path, "model", "m", "", "GGUF model file")
+	c.Flags().StringVarP(&f.path, "model", "m", "", "GGUF model file (default: the built-in assistant)")
 	c.Flags().IntVarP(&f.threads, "threads", "t", 0, "compute threads (0: one per core)")
 	c.Flags().IntVarP(&f.ctx, "ctx-size", "c", 0, "context length in tokens (0: the model's, at most 4096)")
 }
 
-// open loads the model named by -m.
+// open loads the model named by -m, or the built-in assistant.
 func (f *modelFlags) open() (*engine.Engine, error) {
+	opts := engine.Options{Threads: f.threads, Context: f.ctx}
 	if f.path == "" {
-		return nil, errors.New("no model given: pass -m FILE.gguf (a llama.cpp GGUF model: Llama 2/3, TinyLlama, Mistral, Qwen2 …)")
+		m, err := defaultmodel.Open()
+		if err != nil {
+			return nil, err
+		}
+		return engine.New(m, opts)
 	}
-	return engine.Open(f.path, engine.Options{Threads: f.threads, Context: f.ctx})
+	return engine.Open(f.path, opts)
 }
 
 // promptFlags read a prompt from -p TEXT or, byte for byte, from -f FILE.

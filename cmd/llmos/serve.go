@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llmos/llmos/defaultmodel"
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/server"
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ func init() {
 		apiKey   string
 	)
 	c := &cobra.Command{
-		Use:   "serve -m FILE [-m FILE]… [flags]",
+		Use:   "serve [-m FILE]… [flags]",
 		Short: "Serve models over an OpenAI-compatible HTTP API with a web chat",
 		Long: `serve loads one or more GGUF models and answers OpenAI-style requests:
 
@@ -51,14 +52,23 @@ with Retry-After. With --api-key, /v1/ and /metrics need
   curl localhost:8080/v1/chat/completions -d '{"messages":[{"role":"user","content":"Hi"}]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(paths) == 0 {
-				return errors.New("no model given: pass -m FILE.gguf (repeat -m to serve several); llmos does not ship a default model yet")
-			}
 			if apiKey == "" {
 				apiKey = os.Getenv("LLMOS_API_KEY")
 			}
-			models, err := server.Open(paths, engine.Options{Threads: threads, Context: ctxLen})
-			if err != nil {
+			opts := engine.Options{Threads: threads, Context: ctxLen}
+			var models []server.Model
+			var err error
+			if len(paths) == 0 {
+				f, err := defaultmodel.Open()
+				if err != nil {
+					return err
+				}
+				e, err := engine.New(f, opts)
+				if err != nil {
+					return err
+				}
+				models = []server.Model{{Name: defaultmodel.Name, Engine: e}}
+			} else if models, err = server.Open(paths, opts); err != nil {
 				return err
 			}
 			defer func() {
@@ -98,7 +108,7 @@ with Retry-After. With --api-key, /v1/ and /metrics need
 		},
 	}
 	fl := c.Flags()
-	fl.StringArrayVarP(&paths, "model", "m", nil, "GGUF model file (repeatable)")
+	fl.StringArrayVarP(&paths, "model", "m", nil, "GGUF model file (repeatable; default: the built-in assistant)")
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fl.IntVar(&parallel, "parallel", 4, "sequences generated at once per model")
 	fl.IntVar(&queue, "queue", 0, "requests that may wait for a free sequence (0: 8 per sequence)")

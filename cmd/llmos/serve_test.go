@@ -9,11 +9,24 @@ import (
 	"github.com/llmos/llmos/internal/testenv"
 )
 
-func TestServeNeedsModel(t *testing.T) {
-	_, errOut := llmos(t, "", true, "serve")
-	if !strings.Contains(errOut, "pass -m") {
-		t.Errorf("stderr %q does not say to pass -m", errOut)
+// TestServeDefaultModel starts llmos serve without -m: it serves the
+// built-in assistant, which answers a chat completion.
+func TestServeDefaultModel(t *testing.T) {
+	cmd, base := startServing(t, "serve", "--addr", "127.0.0.1:0", "--ctx", "256", "--parallel", "1", "-t", "1")
+	body := `{"model":"llmos-assistant","messages":[{"role":"user","content":"Hello"}],"max_tokens":24,"temperature":0}`
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
+	var out struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(out.Choices) != 1 || strings.TrimSpace(out.Choices[0].Message.Content) == "" {
+		t.Errorf("status %d, answer %+v", resp.StatusCode, out)
+	}
+	interrupt(t, cmd)
 }
 
 // TestServe starts llmos serve with two models and a key, lists the models
