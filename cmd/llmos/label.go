@@ -69,6 +69,9 @@ prompt are the same on every run.`,
 			if err != nil {
 				return err
 			}
+			if mf.path == "" { // labelling is for a model of one's own, not the built-in one
+				return errors.New("label: no model given: pass -m FILE.gguf")
+			}
 			e, err := mf.open()
 			if err != nil {
 				return err
