@@ -15,6 +15,7 @@ import (
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/gguf"
 	"github.com/llmos/llmos/internal/testenv"
+	"github.com/llmos/llmos/internal/testmodel"
 	"github.com/llmos/llmos/model"
 	"github.com/llmos/llmos/tensor"
 	"github.com/llmos/llmos/train"
@@ -331,26 +332,6 @@ func TestAutoWithFixtureModels(t *testing.T) {
 
 // withRewardHead copies a model file and adds a random reward head.
 func withRewardHead(t *testing.T, src string) string {
-	f, err := gguf.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := gguf.NewWriter()
-	w.CopyKV(f)
-	for _, ti := range f.Tensors {
-		w.AddTensor(ti.Name, ti.Type, ti.Dims, ti.Data)
-	}
-	dim, _ := f.Uint("llama.embedding_length")
 	rng := rand.New(rand.NewPCG(1, 2))
-	head := make([]byte, 4*dim)
-	for i := range dim {
-		binary.LittleEndian.PutUint32(head[4*i:], math.Float32bits(float32(rng.NormFloat64())))
-	}
-	w.AddTensor(RewardHeadName, tensor.F32, []int64{int64(dim), 1}, head)
-	path := filepath.Join(t.TempDir(), "reward.gguf")
-	if err := w.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testmodel.WithRewardHead(t, src, RewardHeadName, func(int) float32 { return float32(rng.NormFloat64()) })
 }

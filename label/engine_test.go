@@ -2,7 +2,6 @@ package label
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,36 +11,14 @@ import (
 
 	"github.com/llmos/llmos/arena"
 	"github.com/llmos/llmos/engine"
-	"github.com/llmos/llmos/gguf"
 	"github.com/llmos/llmos/internal/testenv"
-	"github.com/llmos/llmos/tensor"
+	"github.com/llmos/llmos/internal/testmodel"
 )
 
 // rewardModelFrom writes a copy of the model at path with a reward head,
 // fixed but arbitrary, so the copy scores answers.
 func rewardModelFrom(t *testing.T, path string) string {
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := gguf.NewWriter()
-	w.CopyKV(f)
-	for _, ti := range f.Tensors {
-		w.AddTensor(ti.Name, ti.Type, ti.Dims, ti.Data)
-	}
-	arch, _ := f.String("general.architecture")
-	dim, _ := f.Uint(arch + ".embedding_length")
-	head := make([]byte, 0, 4*dim)
-	for i := range dim {
-		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(float32(math.Sin(float64(i)*1.7))))
-	}
-	w.AddTensor(arena.RewardHeadName, tensor.F32, []int64{int64(dim), 1}, head)
-	out := filepath.Join(t.TempDir(), "reward.gguf")
-	if err := w.WriteFile(out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testmodel.WithRewardHead(t, path, arena.RewardHeadName, func(i int) float32 { return float32(math.Sin(float64(i) * 1.7)) })
 }
 
 // TestWithFixtureModels labels a prompt with each fixture model sampling
