@@ -3,6 +3,7 @@ package convo
 import (
 	"context"
 	"errors"
+	"github.com/llmos/llmos/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -277,34 +278,10 @@ func TestReadErrors(t *testing.T) {
 	}
 }
 
-// sharedData returns ../shared/data beside the module root, or skips.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared data absent (%v)", err)
-	}
-	return d
-}
-
 // TestSharedDemoSets loads every file of the SFT and DPO demo sets and
 // encodes each record with ChatML.
 func TestSharedDemoSets(t *testing.T) {
-	root := sharedData(t)
+	root := testenv.Data(t)
 	enc, err := NewEncoder(byteTokenizer(t), "")
 	if err != nil {
 		t.Fatal(err)

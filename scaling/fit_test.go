@@ -3,6 +3,7 @@ package scaling
 import (
 	"context"
 	"errors"
+	"github.com/llmos/llmos/internal/testenv"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -272,34 +273,13 @@ func TestObjectiveGradient(t *testing.T) {
 	}
 }
 
-// dataDir is LLMOS_DATA, else ../shared/data from the module root.
-func dataDir(t *testing.T) string {
-	if d := os.Getenv("LLMOS_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // TestFitChinchillaData refits the runs Epoch AI extracted from Hoffmann et
 // al. 2022's Figure 4 and compares with Besiroglu et al. 2024, who fitted
 // the same 240 runs (the 5 highest-loss ones left out) the same way:
 // E 1.8172 (s.e. 0.03), A 482.01 (124.58), B 2085.43 (1293.23),
 // alpha 0.3478 (0.02), beta 0.3658 (0.02).
 func TestFitChinchillaData(t *testing.T) {
-	path := filepath.Join(dataDir(t), "chinchilla", "chinchilla_fig4.csv")
+	path := filepath.Join(testenv.DataDir(), "chinchilla", "chinchilla_fig4.csv")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("Chinchilla data not available (%v); set LLMOS_DATA", err)
 	}

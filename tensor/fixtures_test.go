@@ -2,8 +2,8 @@ package tensor_test
 
 import (
 	"bytes"
+	"github.com/llmos/llmos/internal/testenv"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,34 +11,6 @@ import (
 	"github.com/llmos/llmos/gguf"
 	"github.com/llmos/llmos/tensor"
 )
-
-// fixturesDir returns $LLMOS_FIXTURES, or ../shared/fixtures relative to the
-// module root, skipping the test when the folder is absent.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		root, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Skip("fixtures: no go.mod above the test directory; set LLMOS_FIXTURES")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "fixtures")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures folder %s absent (set LLMOS_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
 
 func openGGUF(t *testing.T, path string) *gguf.File {
 	t.Helper()
@@ -54,7 +26,7 @@ func openGGUF(t *testing.T, path string) *gguf.File {
 // with Quantize and compares the bytes with what llama-quantize wrote into the
 // sibling models (<stem>.<ftype>.gguf next to <stem>.f16.gguf).
 func TestQuantizeMatchesLlamaCpp(t *testing.T) {
-	models := filepath.Join(fixturesDir(t), "llama", "models")
+	models := filepath.Join(testenv.Fixtures(t), "llama", "models")
 	sources, err := filepath.Glob(filepath.Join(models, "*.f16.gguf"))
 	if err != nil {
 		t.Fatal(err)

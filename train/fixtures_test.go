@@ -2,8 +2,8 @@ package train
 
 import (
 	"encoding/binary"
+	"github.com/llmos/llmos/internal/testenv"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -24,7 +24,7 @@ var fixtureKinds = map[string]func(*testing.T, *gguf.File){
 }
 
 func TestFixtures(t *testing.T) {
-	dir := filepath.Join(fixturesRoot(t), "train")
+	dir := filepath.Join(testenv.Fixtures(t), "train")
 	files, err := filepath.Glob(filepath.Join(dir, "*.gguf"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,32 +51,6 @@ func runFixtures(t *testing.T, files []string) {
 			check(t, f)
 		})
 	}
-}
-
-// fixturesRoot is $LLMOS_FIXTURES, or ../shared/fixtures beside the module
-// root (the directory holding go.mod); the test skips when it is absent.
-func fixturesRoot(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("LLMOS_FIXTURES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for root := wd; ; root = filepath.Dir(root) {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				dir = filepath.Join(root, "..", "shared", "fixtures")
-				break
-			}
-			if filepath.Dir(root) == root {
-				t.Skip("no go.mod above the test directory; set LLMOS_FIXTURES")
-			}
-		}
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures folder %s is absent (set LLMOS_FIXTURES): %v", dir, err)
-	}
-	return dir
 }
 
 // decimal returns the decimal number an f32 metadata value was rounded

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"github.com/llmos/llmos/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 // shards, and 60 steps of a stories260K on sequences of 64 tokens. The val
 // loss must fall well below the uniform ln 512 ≈ 6.24 (it reaches ≈ 4.95).
 func TestTinyStoriesCapped(t *testing.T) {
-	src := filepath.Join(fixturesRoot(t), "..", "data", "tinystories")
+	src := testenv.Data(t, "tinystories")
 	trainText, valText := filepath.Join(src, "train_head_2mib.txt"), filepath.Join(src, "valid_head.txt")
 	for _, p := range []string{trainText, valText} {
 		if _, err := os.Stat(p); err != nil {
