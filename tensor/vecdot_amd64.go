@@ -59,6 +59,9 @@ func init() {
 	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2)
 	dotFloats = dotFloatsFast
 	axpyFloats = axpyFast
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512BF16 {
+		fastDots[BF16] = floatFast64(dotBF16AVX512BF16, fastDots[BF16]) // bf16_amd64.s
+	}
 	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW || !cpu.X86.HasAVX512VNNI {
 		return
 	}
