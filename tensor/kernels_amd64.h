@@ -64,3 +64,27 @@
 	ORQ       BX, DX; \
 	VMOVQ     DX, X8; \
 	VPMOVZXBW X8, X8
+
+// ROWS4ARGS: the arguments of a four-row kernel func(w *byte, stride int,
+// a *byte, nb int, out *[4]float32): row pointers SI, R9, R10, R11, a in
+// DI, nb in CX, stride in BX and 8·stride in R8 for PREFETCH4.
+#define ROWS4ARGS \
+	MOVQ w+0(FP), SI; \
+	MOVQ stride+8(FP), BX; \
+	MOVQ a+16(FP), DI; \
+	MOVQ nb+24(FP), CX; \
+	LEAQ (SI)(BX*1), R9; \
+	LEAQ (SI)(BX*2), R10; \
+	LEAQ (R9)(BX*2), R11; \
+	LEAQ (BX*8), R8
+
+// ROWS4NEXT: on to the next super-block of wsize bytes in each row and of
+// the Q8_K activations; back to loop while CX counts down to zero.
+#define ROWS4NEXT(wsize, loop) \
+	ADDQ $wsize, SI; \
+	ADDQ $wsize, R9; \
+	ADDQ $wsize, R10; \
+	ADDQ $wsize, R11; \
+	ADDQ $292, DI; \
+	DECQ CX; \
+	JNZ  loop
