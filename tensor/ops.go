@@ -95,13 +95,12 @@ func Softmax(x []float32) {
 func SiLU(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
 
 // SwiGLU stores SiLU(gate)*up into dst, the Llama feed-forward gate
-// (gate and up at least len(dst) long).
-func SwiGLU(dst, gate, up []float32) {
-	gate, up = gate[:len(dst)], up[:len(dst)]
-	for i, g := range gate {
-		dst[i] = SiLU(g) * up[i]
-	}
-}
+// (gate and up at least len(dst) long), computed as llama.cpp's CPU backend
+// does (expf.go). dst may alias gate or up.
+func SwiGLU(dst, gate, up []float32) { swiglu(dst, gate, up) }
+
+// swiglu is SwiGLU's kernel: swigluGo unless assembly replaces it.
+var swiglu = swigluGo
 
 // Argmax returns the index of the largest element of x (the first on ties),
 // or -1 for an empty x.
