@@ -119,9 +119,12 @@ func q4_0Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
 	return sumf
 }
 
-func dotQ4_1(w, a []byte, n int) float32 {
-	var sumf float32
-	for b := 0; b < n/32; b++ {
+func dotQ4_1(w, a []byte, n int) float32 { return q4_1Blocks(w, a, 0, n/32, 0) }
+
+// q4_1Blocks, q5_0Blocks and q5_1Blocks continue their kernel's running sum
+// sumf over blocks [b0, b1), as q4_0Blocks does.
+func q4_1Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
+	for b := b0; b < b1; b++ {
 		x, y := w[b*20:b*20+20], a[b*36:b*36+36]
 		sumi := sumQ4(x[4:], y[4:], 0)
 		sumf += float32(float32(half(x)*half(y))*float32(sumi)) + float32(half(x[2:])*half(y[2:]))
@@ -129,9 +132,10 @@ func dotQ4_1(w, a []byte, n int) float32 {
 	return sumf
 }
 
-func dotQ5_0(w, a []byte, n int) float32 {
-	var sumf float32
-	for b := 0; b < n/32; b++ {
+func dotQ5_0(w, a []byte, n int) float32 { return q5_0Blocks(w, a, 0, n/32, 0) }
+
+func q5_0Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
+	for b := b0; b < b1; b++ {
 		x, y := w[b*22:b*22+22], a[b*34:b*34+34]
 		sumi := sumQ5(x[6:], binary.LittleEndian.Uint32(x[2:]), y[2:], 16)
 		sumf += float32(float32(half(x)*half(y)) * float32(sumi))
@@ -139,9 +143,10 @@ func dotQ5_0(w, a []byte, n int) float32 {
 	return sumf
 }
 
-func dotQ5_1(w, a []byte, n int) float32 {
-	var sumf float32
-	for b := 0; b < n/32; b++ {
+func dotQ5_1(w, a []byte, n int) float32 { return q5_1Blocks(w, a, 0, n/32, 0) }
+
+func q5_1Blocks(w, a []byte, b0, b1 int, sumf float32) float32 {
+	for b := b0; b < b1; b++ {
 		x, y := w[b*24:b*24+24], a[b*36:b*36+36]
 		sumi := sumQ5(x[8:], binary.LittleEndian.Uint32(x[4:]), y[4:], 0)
 		sumf += float32(float32(half(x)*half(y))*float32(sumi)) + float32(half(x[2:])*half(y[2:]))

@@ -1,0 +1,89 @@
+//go:build !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// Assembly kernels for Q4_1, Q5_0 and Q5_1 (legacyq_amd64.s), registered
+// under the same CPU conditions as vecdot_amd64.go's. Their activations are
+// Q8_1 (Q4_1, Q5_1) or Q8_0 (Q5_0); the four-row kernels read the
+// activation scales themselves, as MatMul converts only Q8_0's.
+
+//go:noescape
+func dotQ4_1AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_1x4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ5_0x4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ5_1x4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+
+// legacyKernels lists the types with their block sizes (weights, then
+// activations) and the Go loops that finish the tails. The Q5 four-row
+// kernels also need AVX-512 VBMI (VPMULTISHIFTQB).
+var legacyKernels = []struct {
+	typ          Type
+	wsize, asize int
+	rest         func(w, a []byte, b0, b1 int, sumf float32) float32
+	avx2         func(w, a *byte, nb int) float32
+	vnni         func(w *byte, stride int, a *byte, nb int, out *[4]float32)
+	vbmi         bool
+}{
+	{Q4_1, 20, 36, q4_1Blocks, dotQ4_1AVX2, dotQ4_1x4VNNI, false},
+	{Q5_0, 22, 34, q5_0Blocks, dotQ5_0AVX2, dotQ5_0x4VNNI, true},
+	{Q5_1, 24, 36, q5_1Blocks, dotQ5_1AVX2, dotQ5_1x4VNNI, true},
+}
+
+func init() {
+	if noAsm || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		return
+	}
+	vnni := cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+	for _, k := range legacyKernels {
+		fastDots[k.typ] = legacyFast(k.avx2, k.rest, k.wsize, k.asize)
+		if vnni && (!k.vbmi || cpu.X86.HasAVX512VBMI) {
+			fastDots4[k.typ] = legacyRows4(k.vnni, k.rest, k.wsize, k.asize)
+		}
+	}
+}
+
+// legacyFast wraps a one-row kernel over whole batches of eight 32-element
+// blocks (wsize bytes of weights, asize of activations each); the Go loop
+// rest continues its running sum over the tail.
+func legacyFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize, asize int) vecDotFunc {
+	return func(w, a []byte, n int) float32 {
+		nb8 := n / 32 &^ 7
+		var sumf float32
+		if nb8 > 0 {
+			_, _ = w[nb8*wsize-1], a[nb8*asize-1]
+			sumf = kernel(&w[0], &a[0], nb8)
+		}
+		return rest(w, a, nb8, n/32, sumf)
+	}
+}
+
+// legacyRows4 wraps a four-row kernel as legacyFast wraps a one-row one;
+// each row's tail continues its own running sum. ad is unused.
+func legacyRows4(kernel func(w *byte, stride int, a *byte, nb int, out *[4]float32), rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize, asize int) dot4Func {
+	return func(w []byte, stride int, a []byte, _ []float32, n int, dst []float32) {
+		out := (*[4]float32)(dst)
+		nb8 := n / 32 &^ 7
+		*out = [4]float32{}
+		if nb8 > 0 {
+			_, _ = w[3*stride+nb8*wsize-1], a[nb8*asize-1]
+			kernel(&w[0], stride, &a[0], nb8, out)
+		}
+		for r := range out {
+			out[r] = rest(w[r*stride:], a, nb8, n/32, out[r])
+		}
+	}
+}
