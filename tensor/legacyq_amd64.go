@@ -2,12 +2,20 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"encoding/binary"
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Assembly kernels for Q4_1, Q5_0 and Q5_1 (legacyq_amd64.s), registered
 // under the same CPU conditions as vecdot_amd64.go's. Their activations are
 // Q8_1 (Q4_1, Q5_1) or Q8_0 (Q5_0); the four-row kernels read the
-// activation scales themselves, as MatMul converts only Q8_0's.
+// activation scales themselves, as MatMul converts only Q8_0's. The GEMM
+// kernels take gemmRowsQ8's frame: Q5_0's activations laid out by
+// gemmLayoutQ8 with bias 0 (its kernels keep the bias on the weight side),
+// Q4_1's and Q5_1's by gemmLayoutQ81.
 
 //go:noescape
 func dotQ4_1AVX2(w, a *byte, nb int) float32
@@ -26,6 +34,15 @@ func dotQ5_0x4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
 
 //go:noescape
 func dotQ5_1x4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
+
+//go:noescape
+func gemmQ4_1VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+
+//go:noescape
+func gemmQ5_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+
+//go:noescape
+func gemmQ5_1VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
 
 // legacyKernels lists the types with their block sizes (weights, then
 // activations) and the Go loops that finish the tails. The Q5 four-row
@@ -54,6 +71,17 @@ func init() {
 			fastDots4[k.typ] = legacyRows4(k.vnni, k.rest, k.wsize, k.asize)
 		}
 	}
+	if !vnni {
+		return
+	}
+	// Each kernel is named at its gemmRowsQ8 call, not taken from the
+	// table: the call inlines, the kernel call in it is then direct, and
+	// the kernel's output array stays on the stack.
+	fastGemm[Q4_1] = gemmRowsQ8(gemmQ4_1VNNI, q4_1Blocks, 20, 0)
+	fastGemm[Q5_0] = gemmRowsQ8(gemmQ5_0VNNI, q5_0Blocks, 22, 0)
+	fastGemm[Q5_1] = gemmRowsQ8(gemmQ5_1VNNI, q5_1Blocks, 24, 0)
+	fastGemm[Q4_1].layout = gemmLayoutQ81
+	fastGemm[Q5_1].layout = gemmLayoutQ81
 }
 
 // legacyFast wraps a one-row kernel over whole batches of eight 32-element
@@ -85,5 +113,22 @@ func legacyRows4(kernel func(w *byte, stride int, a *byte, nb int, out *[4]float
 		for r := range out {
 			out[r] = rest(w[r*stride:], a, nb8, n/32, out[r])
 		}
+	}
+}
+
+// q81Bytes is the size of a block_q8_1.
+const q81Bytes = 36
+
+// gemmLayoutQ81 lays a Q8_1 activation row out for the Q4_1 and Q5_1 GEMM
+// kernels as gemmLayoutQ8 lays out Q8_0 (quants in steps at 0, d at 512),
+// with the block's s as float32 at 576 where Q8_0 has its correction.
+func gemmLayoutQ81(dst, a []byte, lane, cols int) {
+	for b := range cols / 32 &^ 7 {
+		blk, y := dst[b*gemmQ8Block:(b+1)*gemmQ8Block], a[b*q81Bytes:(b+1)*q81Bytes]
+		for k := range 8 {
+			copy(blk[64*k+4*lane:64*k+4*lane+4], y[4+4*k:])
+		}
+		binary.LittleEndian.PutUint32(blk[512+4*lane:], math.Float32bits(half(y)))
+		binary.LittleEndian.PutUint32(blk[576+4*lane:], math.Float32bits(half(y[2:])))
 	}
 }

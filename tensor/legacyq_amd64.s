@@ -442,6 +442,196 @@ TEXT ·dotQ5_0x4VNNI(SB), NOSPLIT, $0-40
 TEXT ·dotQ5_1x4VNNI(SB), NOSPLIT, $0-40
 	X4KERNEL(Q81ACT, Q51ROW, 24, 36, q51Words<>(SB), $0xcc00c0c0, $0xf0f0, q51x4loop, q51x4done)
 
+// --- AVX-512 VNNI GEMM, four rows × sixteen vectors ------------------------
+//
+// For MatMul with several vectors: the activations come laid out by
+// gemmLayoutQ8 (Q5_0, bias 0) or gemmLayoutQ81 (Q4_1, Q5_1), 640 bytes per
+// block for sixteen vectors: eight 64-byte steps (dword i of step k =
+// vector i's quants 4k..4k+3), then the vectors' d and, for Q8_1, their s
+// as float32. Each batch of eight weight blocks of the four rows is
+// unpacked once per call onto the stack as signed bytes (Q5_0: q-16), so
+// that VPDPBUSD can take each weight dword by embedded broadcast against
+// the step's activations made unsigned (q+128, a sign-bit flip); the bias
+// 128·Σw of each row's block goes in first, negated, as the accumulator's
+// start. Stack: unpacked blocks at 256r+32b, d at 1024+32r, m at 1152+32r
+// and the starts at 1280+32r (row r, block b), as float32 and int32. Row
+// r's sums for the sixteen vectors: Z27, Z28, Z30, Z31.
+
+// GEMMSTARTS: the accumulator starts of blocks b, b+1 of row r from Y4, Y5
+// = the blocks' VPSADBW sums of their unsigned quants: 4096·bias - 128·Σq,
+// which is -128·Σw for the stored w = q - bias (Y6 = 4096·bias).
+#define GEMMSTARTS(r, b) \
+	VPSLLQ       $32, Y5, Y5; \
+	VPOR         Y5, Y4, Y4; \
+	VEXTRACTI128 $1, Y4, X5; \
+	VPADDD       X5, X4, X4; \
+	VPSHUFD      $0x4e, X4, X5; \
+	VPADDD       X5, X4, X4; \
+	VPSLLD       $7, X4, X4; \
+	VPSUBD       X4, X6, X4; \
+	VMOVQ        X4, (1280+32*r+4*b)(SP)
+
+// GEMMPREP: row r at R: GETQ(R, o) unpacks the 32 unsigned quants of the
+// block at R+o into Y8, element order; they are stored less bias (Y7 =
+// bias bytes), their sums taken by VPSADBW against Y11 = 0.
+#define GEMMQ(GETQ, R, r, ws, b, Ysad) \
+	GETQ(R, ws*b); \
+	VPSADBW Y11, Y8, Ysad; \
+	VPSUBB  Y7, Y8, Y8; \
+	VMOVDQU Y8, (256*r+32*b)(SP)
+
+#define GEMMPAIR(GETQ, R, r, ws, b, b1) \
+	GEMMQ(GETQ, R, r, ws, b, Y4); \
+	GEMMQ(GETQ, R, r, ws, b1, Y5); \
+	GEMMSTARTS(r, b)
+
+#define GEMMPREP(GETQ, R, r, ws, b2) \
+	GEMMPAIR(GETQ, R, r, ws, 0, 1); \
+	GEMMPAIR(GETQ, R, r, ws, 2, 3); \
+	GEMMPAIR(GETQ, R, r, ws, 4, 5); \
+	GEMMPAIR(GETQ, R, r, ws, 6, 7); \
+	SCALEWORDS(R, 0, b2, Z29, K2); \
+	VCVTPH2PS    X8, Y4; \
+	VMOVUPS      Y4, (1024+32*r)(SP); \
+	VEXTRACTI128 $1, Y8, X8; \
+	VCVTPH2PS    X8, Y4; \
+	VMOVUPS      Y4, (1152+32*r)(SP)
+
+// The GETQ macros: Y8 = the quants of the block at R+o (NIBBLES needs Y13
+// = 0x0f, FIFTHBITS Y12 = 0x10 in every byte).
+#define Q41GETQ(R, o) \
+	NIBBLES(o+4(R))
+
+#define Q50GETQ(R, o) \
+	NIBBLES(o+6(R)); \
+	FIFTHBITS(o+2(R))
+
+#define Q51GETQ(R, o) \
+	NIBBLES(o+8(R)); \
+	FIFTHBITS(o+4(R))
+
+// GEMMSUMS: Z0 = row r's exact integer sums of block b (DX = 4b) against
+// the sixteen vectors, as float32.
+#define GEMMSUMS(r) \
+	VPBROADCASTD  (1280+32*r)(SP)(DX*1), Z0; \
+	VPXORD        Z1, Z1, Z1; \
+	VPXORD        Z2, Z2, Z2; \
+	VPXORD        Z3, Z3, Z3; \
+	VPDPBUSD.BCST (256*r+0)(SP)(DX*8), Z16, Z0; \
+	VPDPBUSD.BCST (256*r+4)(SP)(DX*8), Z17, Z1; \
+	VPDPBUSD.BCST (256*r+8)(SP)(DX*8), Z18, Z2; \
+	VPDPBUSD.BCST (256*r+12)(SP)(DX*8), Z19, Z3; \
+	VPDPBUSD.BCST (256*r+16)(SP)(DX*8), Z20, Z0; \
+	VPDPBUSD.BCST (256*r+20)(SP)(DX*8), Z21, Z1; \
+	VPDPBUSD.BCST (256*r+24)(SP)(DX*8), Z22, Z2; \
+	VPDPBUSD.BCST (256*r+28)(SP)(DX*8), Z23, Z3; \
+	VPADDD        Z1, Z0, Z0; \
+	VPADDD        Z3, Z2, Z2; \
+	VPADDD        Z2, Z0, Z0; \
+	VCVTDQ2PS     Z0, Z0
+
+// GEMMD: Zsum += float32(dx*dy)*sumi, as q5_0Blocks; GEMMMIN: Zsum +=
+// float32(dx*dy)*sumi + mx*sy, as q4_1Blocks and q5_1Blocks (Z24 = dy, Z25
+// = sy).
+#define GEMMDSUMI(r) \
+	GEMMSUMS(r); \
+	VMULPS.BCST (1024+32*r)(SP)(DX*1), Z24, Z1; \
+	VMULPS      Z1, Z0, Z0
+
+#define GEMMD(r, Zsum) \
+	GEMMDSUMI(r); \
+	VADDPS Z0, Zsum, Zsum
+
+#define GEMMMIN(r, Zsum) \
+	GEMMDSUMI(r); \
+	VMULPS.BCST (1152+32*r)(SP)(DX*1), Z25, Z2; \
+	VADDPS      Z2, Z0, Z0; \
+	VADDPS      Z0, Zsum, Zsum
+
+// GEMMBLOCK: block b (DX = 4b) of the batch against the sixteen vectors'
+// block at DI: their quants flipped to unsigned in Z16-Z23, d in Z24, s in
+// Z25; TERMS adds each row's terms to its sums.
+#define GEMMBLOCK(TERMS) \
+	VPXORD  (DI), Z26, Z16; \
+	VPXORD  64(DI), Z26, Z17; \
+	VPXORD  128(DI), Z26, Z18; \
+	VPXORD  192(DI), Z26, Z19; \
+	VPXORD  256(DI), Z26, Z20; \
+	VPXORD  320(DI), Z26, Z21; \
+	VPXORD  384(DI), Z26, Z22; \
+	VPXORD  448(DI), Z26, Z23; \
+	VMOVUPS 512(DI), Z24; \
+	VMOVUPS 576(DI), Z25; \
+	TERMS(0, Z27); \
+	TERMS(1, Z28); \
+	TERMS(2, Z30); \
+	TERMS(3, Z31)
+
+// GEMMKERNEL: a whole GEMM kernel func(w *byte, stride int, a *byte, nb
+// int, out *[64]float32) over weight blocks of ws bytes unpacked by GETQ
+// less bias, the scales gathered with the word indices idx (mask k2, second
+// window at b2), the terms summed by TERMS.
+#define GEMMKERNEL(GETQ, TERMS, ws, bias, idx, k2, b2, batch, blk, done) \
+	ROWS4ARGS; \
+	BROADCASTB($0x0f0f0f0f, Y13, X13); \
+	BROADCASTB($0x10101010, Y12, X12); \
+	BROADCASTB($(bias*0x01010101), Y7, X7); \
+	BROADCASTB($(bias*4096), Y6, X6); \
+	MOVL      $0x80808080, AX; \
+	VPBROADCASTD AX, Z26; \
+	VPXOR     Y11, Y11, Y11; \
+	VMOVDQU32 idx, Z29; \
+	MOVL      k2, AX; \
+	KMOVD     AX, K2; \
+	VPXORD    Z27, Z27, Z27; \
+	VPXORD    Z28, Z28, Z28; \
+	VPXORD    Z30, Z30, Z30; \
+	VPXORD    Z31, Z31, Z31; \
+	SHRQ      $3, CX; \
+	JZ        done; \
+batch: \
+	GEMMPREP(GETQ, SI, 0, ws, b2); \
+	GEMMPREP(GETQ, R9, 1, ws, b2); \
+	GEMMPREP(GETQ, R10, 2, ws, b2); \
+	GEMMPREP(GETQ, R11, 3, ws, b2); \
+	XORQ      DX, DX; \
+blk: \
+	GEMMBLOCK(TERMS); \
+	ADDQ      $640, DI; \
+	ADDQ      $4, DX; \
+	CMPQ      DX, $32; \
+	JNE       blk; \
+	LEAQ      (8*ws)(SI), SI; \
+	LEAQ      (8*ws)(R9), R9; \
+	LEAQ      (8*ws)(R10), R10; \
+	LEAQ      (8*ws)(R11), R11; \
+	DECQ      CX; \
+	JNZ       batch; \
+done: \
+	MOVQ      out+32(FP), AX; \
+	VMOVUPS   Z27, (AX); \
+	VMOVUPS   Z28, 64(AX); \
+	VMOVUPS   Z30, 128(AX); \
+	VMOVUPS   Z31, 192(AX); \
+	VZEROUPPER; \
+	RET
+
+// func gemmQ4_1VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+// Rows w, w+stride, w+2·stride, w+3·stride against sixteen vectors laid out
+// by gemmLayoutQ81; out[16r+i] = row r · vector i. nb: a multiple of 8.
+TEXT ·gemmQ4_1VNNI(SB), 0, $1408-40
+	GEMMKERNEL(Q41GETQ, GEMMMIN, 20, 0, q41Words<>(SB), $0x8080, 32, gq41batch, gq41blk, gq41done)
+
+// func gemmQ5_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+// As gemmQ4_1VNNI, for Q5_0 rows and vectors laid out by gemmLayoutQ8(0).
+TEXT ·gemmQ5_0VNNI(SB), 0, $1408-40
+	GEMMKERNEL(Q50GETQ, GEMMD, 22, 16, q50Words<>(SB), $0xcc0000c0, 48, gq50batch, gq50blk, gq50done)
+
+// func gemmQ5_1VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
+// As gemmQ4_1VNNI, for Q5_1 rows.
+TEXT ·gemmQ5_1VNNI(SB), 0, $1408-40
+	GEMMKERNEL(Q51GETQ, GEMMMIN, 24, 0, q51Words<>(SB), $0xcc00c0c0, 64, gq51batch, gq51blk, gq51done)
+
 // The row word indices for SCALEWORDS: the d of blocks 0-7 in words 0-7,
 // m in 8-15 (Q4_1, Q5_1), and for Q5 qh in 16-31, qword p = qh of blocks p
 // and p+4; from the window at +0 or, where K2 is set, the second window:

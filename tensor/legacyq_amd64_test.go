@@ -49,14 +49,14 @@ func arbitraryBlocks(rng *rand.Rand, typ Type, n int) []byte {
 }
 
 // TestLegacyKernelsArbitraryBits holds the Q4_1, Q5_0 and Q5_1 assembly
-// kernels (one-row and four-row) to the pure-Go kernels bit for bit on
-// arbitrary blocks, over lengths with and without tails of fewer than
+// kernels (one-row, four-row and GEMM) to the pure-Go kernels bit for bit
+// on arbitrary blocks, over lengths with and without tails of fewer than
 // eight blocks.
 func TestLegacyKernelsArbitraryBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 31))
 	for _, typ := range legacyTypes {
-		one, four := fastDots[typ], fastDots4[typ]
-		if one == nil && four == nil {
+		one, four, gemm := fastDots[typ], fastDots4[typ], fastGemm[typ]
+		if one == nil && four == nil && gemm == nil {
 			t.Logf("%s: no assembly kernels on this CPU/build (kernels %q)", typ, Kernels())
 			continue
 		}
@@ -89,7 +89,37 @@ func TestLegacyKernelsArbitraryBits(t *testing.T) {
 						}
 					}
 				}
+				if gemm != nil {
+					checkLegacyGemm(t, rng, typ, gemm, n)
+				}
 			})
+		}
+	}
+}
+
+// checkLegacyGemm runs the GEMM kernel g on four arbitrary rows of n
+// elements against a group of arbitrary activation vectors, one short of
+// full, and holds every output to the pure-Go kernel.
+func checkLegacyGemm(t *testing.T, rng *rand.Rand, typ Type, g *gemmKernel, n int) {
+	t.Helper()
+	m, err := NewMatrix(typ, g.rows, n, arbitraryBlocks(rng, typ, g.rows*n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv := g.vecs - 1
+	act := arbitraryBlocks(rng, vecDotTypes[typ], nv*n)
+	grp := make([]byte, g.groupBytes(n))
+	for i := range nv {
+		g.layout(grp, act[i*m.actBytes:(i+1)*m.actBytes], i, n)
+	}
+	dst := make([]float32, nv*m.Rows)
+	g.run(m, 0, grp, act, nv, dst)
+	for i := range nv {
+		for r := range m.Rows {
+			want := vecDots[typ](m.Data[r*m.rowBytes:(r+1)*m.rowBytes], act[i*m.actBytes:(i+1)*m.actBytes], n)
+			if got := dst[i*m.Rows+r]; math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("GEMM kernel, vector %d row %d: got %v (%#x), pure Go %v (%#x)", i, r, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
 		}
 	}
 }
@@ -101,6 +131,9 @@ func TestLegacyKernelsRegistered(t *testing.T) {
 	for _, typ := range legacyTypes {
 		if _, ok := fastDots[Q4_0]; ok && fastDots[typ] == nil {
 			t.Errorf("%s: no one-row kernel beside Q4_0's", typ)
+		}
+		if _, ok := fastGemm[Q4_0]; ok && fastGemm[typ] == nil {
+			t.Errorf("%s: no GEMM kernel beside Q4_0's", typ)
 		}
 		wantFour := fastDots4[Q4_0] != nil && (typ == Q4_1 || cpu.X86.HasAVX512VBMI)
 		if got := fastDots4[typ] != nil; got != wantFour {

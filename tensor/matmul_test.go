@@ -134,7 +134,7 @@ func TestMatMulNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	pool := NewPool(2)
 	defer pool.Close()
-	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16} {
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K, F16} {
 		m := randomMatrix(t, rng, typ, 16, 256)
 		for _, n := range []int{1, 4, 16} {
 			x, dst := gaussian(rng, n*256), make([]float32, n*16)
