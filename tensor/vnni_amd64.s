@@ -3,43 +3,381 @@
 #include "textflag.h"
 #include "kernels_amd64.h"
 
-// AVX-512 VNNI kernels over four weight rows at once (256-bit vectors, EVEX
-// encoded: the upper sixteen registers hold the activations shared by the
-// four rows). Each activation block is loaded once per four rows, and the
-// rows' float sums are four independent chains.
+// ROWPTRS4: SI, R9, R10, R11 = rows w, w+stride, w+2·stride, w+3·stride;
+// DI = a.
+#define ROWPTRS4 \
+	MOVQ w+0(FP), SI; \
+	MOVQ stride+8(FP), BX; \
+	MOVQ a+16(FP), DI; \
+	LEAQ (SI)(BX*1), R9; \
+	LEAQ (SI)(BX*2), R10; \
+	LEAQ (R9)(BX*2), R11
+
+// Decode kernels: AVX-512 VNNI over four weight rows at once, against one
+// Q8_0 activation vector, in batches of eight blocks.
 //
 // VPDPBUSD multiplies unsigned by signed bytes, so the weights are biased
 // into unsigned range (Q8_0: w+128, by flipping the sign bit; Q4_0: the raw
-// nibble, w+8) and the bias times the activation block's sum, computed once
-// for all four rows, is subtracted again. Every block's integer sum is
-// therefore exact, and the float steps are the pure-Go kernel's, in its
-// order (per row, block after block), so results are bit-identical.
+// nibble, w+8), and each row's accumulator starts from minus the bias times
+// the activation block's sums, computed once for the four rows. Every
+// block's integer sum is therefore exact, and the float steps are the
+// pure-Go kernel's, in its order (per row, block after block), so results
+// are bit-identical.
+//
+// Each row's batch is gathered by two-table byte permutes (VPERMT2B) into
+// two 512-bit registers of four blocks each, block j in 128-bit lane j: for
+// Q4_0 one register of the blocks' sixteen bytes of nibbles, for Q8_0 one of
+// their quants 0-15 and one of 16-31; the activations are gathered the same
+// way, once per batch for the four rows. A block's products thus land in
+// the four dwords of one lane, and a tree of shuffles and adds across the
+// four rows (no horizontal adds, which Zen 4 runs slowly) leaves lane j of
+// the result with block j's sums of rows 0-3. Those are the lanes the rows'
+// running float sums need: the four sums advance together, block after
+// block, without a transposition. The block scales are gathered by word
+// permutes into the same layout.
 
-// SUM4: X28 (lane r: row r's running sum) += the terms of the four rows in
-// Y10-Y13 (lane b: block b), block after block. Transposed so that one
-// packed add serves four rows, each lane still adding in block order.
-// Clobbers Y10-Y15.
-#define SUM4 \
-	VUNPCKLPS    Y11, Y10, Y14; \
-	VUNPCKHPS    Y11, Y10, Y15; \
-	VUNPCKLPS    Y13, Y12, Y10; \
-	VUNPCKHPS    Y13, Y12, Y11; \
-	VUNPCKLPD    Y10, Y14, Y12; \
-	VUNPCKHPD    Y10, Y14, Y13; \
-	VUNPCKLPD    Y11, Y15, Y10; \
-	VUNPCKHPD    Y11, Y15, Y11; \
-	VADDPS       X12, X28, X28; \
-	VADDPS       X13, X28, X28; \
-	VADDPS       X10, X28, X28; \
-	VADDPS       X11, X28, X28; \
-	VEXTRACTF128 $1, Y12, X12; \
-	VEXTRACTF128 $1, Y13, X13; \
-	VEXTRACTF128 $1, Y10, X10; \
-	VEXTRACTF128 $1, Y11, X11; \
-	VADDPS       X12, X28, X28; \
-	VADDPS       X13, X28, X28; \
-	VADDPS       X10, X28, X28; \
-	VADDPS       X11, X28, X28
+// Registers of the decode kernels:
+//
+//	Z0-Z11   per-row work, accumulators and the reduction tree
+//	Z12, Z13 activation scales dy of blocks 0-3, 4-7 (lane j: block j)
+//	Z14      weight scales as f16, word 4j+r: row r, block j (Q8_0: blocks 0-3)
+//	Z15, Z16 accumulator starts (minus the bias sums) of blocks 4-7, 0-3
+//	Z17-Z20  activations: quants 16-31 and 0-15 of blocks 4-7, then 0-3
+//	X21      the four rows' running sums, lane r: row r
+//	Z22, Z23 VPERMPS indices spreading dy over the rows
+//	Z24      bias bytes (Q8_0: 0x80, also the sign flip; Q4_0: 0x08)
+//	Z25, Z26 byte permutes of quants 16-31, 0-15 from 34-byte blocks
+//	Z27      scale word permute
+//	Z28      Q8_0: weight scales of blocks 4-7; Q4_0: the high-nibble matrix
+//	Z29      Q4_0: 0x0f bytes
+//	Z30, Z31 Q4_0: byte permutes of blocks 4-7, 0-3 from 18-byte blocks
+//	K1-K4    scale word lanes of rows 0-3
+
+// ROWS4PROLOGUE: SI, R9, R10, R11 = the four rows, DI = activations, R8 =
+// activation scales (float32), CX = batches of eight blocks, R13 =
+// 8·stride for PREFETCH4, the registers shared by both kernels set up with
+// the bias bytes v. Flags: CX == 0.
+#define ROWS4PROLOGUE(v) \
+	MOVQ         ad+24(FP), R8; \
+	ROWPTRS4; \
+	LEAQ         (SI)(BX*8), R12; \
+	LEAQ         (R9)(BX*8), R13; \
+	LEAQ         (R10)(BX*8), DX; \
+	LEAQ         (R11)(BX*8), BX; \
+	XORQ         AX, AX; \
+	VXORPS       X21, X21, X21; \
+	MOVL         v, CX; \
+	VPBROADCASTD CX, Z24; \
+	VMOVDQU64    rows4ActIdx<>+0(SB), Z26; \
+	VMOVDQU64    rows4ActIdx<>+64(SB), Z25; \
+	VMOVDQU64    rows4DyIdx<>+0(SB), Z23; \
+	MOVL         $0x11111111, CX; \
+	KMOVD        CX, K1; \
+	SHLL         $1, CX; \
+	KMOVD        CX, K2; \
+	SHLL         $1, CX; \
+	KMOVD        CX, K3; \
+	SHLL         $1, CX; \
+	KMOVD        CX, K4; \
+	MOVQ         nb+32(FP), CX; \
+	SHRQ         $3, CX
+
+#define ROWS4EPILOGUE \
+	MOVQ    out+40(FP), AX; \
+	VMOVUPS X21, 0(AX); \
+	VZEROUPPER; \
+	RET
+
+// ROWS4ACT: the batch's activations at DI permuted into Z17-Z20, the
+// accumulator starts into Z15 and Z16, dy from R8 into Z12 and Z13.
+// Windows of 128 bytes at 0 and 8 hold blocks 0-3's quants 0-15 and
+// 16-31; those at 136 and 144, blocks 4-7's.
+#define ROWS4ACT \
+	VMOVDQU64 (DI), Z20; \
+	VPERMT2B  64(DI), Z26, Z20; \
+	VMOVDQU64 8(DI), Z19; \
+	VPERMT2B  72(DI), Z25, Z19; \
+	VMOVDQU64 136(DI), Z18; \
+	VPERMT2B  200(DI), Z26, Z18; \
+	VMOVDQU64 144(DI), Z17; \
+	VPERMT2B  208(DI), Z25, Z17; \
+	VPXORD    Z15, Z15, Z15; \
+	VPDPBUSD  Z20, Z24, Z15; \
+	VPDPBUSD  Z19, Z24, Z15; \
+	VPXORD    Z16, Z16, Z16; \
+	VPSUBD    Z15, Z16, Z16; \
+	VPXORD    Z13, Z13, Z13; \
+	VPDPBUSD  Z18, Z24, Z13; \
+	VPDPBUSD  Z17, Z24, Z13; \
+	VPXORD    Z15, Z15, Z15; \
+	VPSUBD    Z13, Z15, Z15; \
+	VMOVUPS   (R8), X12; \
+	VPERMPS   Z12, Z23, Z12; \
+	VMOVUPS   16(R8), X13; \
+	VPERMPS   Z13, Z23, Z13; \
+	VMOVDQA64 Z27, Z14
+
+// PAIR: U = (X, Y) summed pairwise within each lane: dwords 0, 1 of U =
+// X's dwords 0+1, 2+3; dwords 2, 3 = Y's. Clobbers X.
+#define PAIR(X, Y, U) \
+	VSHUFPS $0x88, Y, X, U; \
+	VSHUFPS $0xdd, Y, X, X; \
+	VPADDD  X, U, U
+
+// ROWS4TREE: rows 0-3's accumulators, lane j of Z4, Z6 / Z8, Z10 (rows 0,
+// 1 / 2, 3) holding block j's dword partials and of Z5, Z7 / Z9, Z11 those
+// of block 4+j, reduced to Z4 (blocks 0-3) and Z5 (blocks 4-7), lane j,
+// dword r: row r's block sum.
+#define ROWS4TREE \
+	PAIR(Z4, Z6, Z0); \
+	PAIR(Z5, Z7, Z1); \
+	PAIR(Z8, Z10, Z2); \
+	PAIR(Z9, Z11, Z3); \
+	PAIR(Z0, Z2, Z4); \
+	PAIR(Z1, Z3, Z5); \
+	VCVTDQ2PS Z4, Z4; \
+	VCVTDQ2PS Z5, Z5
+
+// ROWS4SUM: X21 += the block terms in A (blocks 0-3) and B (4-7), lane j
+// dword r: row r's term of block j, block after block. Clobbers Z6.
+#define ROWS4SUM(A, XA, B, XB) \
+	VADDPS        XA, X21, X21; \
+	VEXTRACTF32X4 $1, A, X6; \
+	VADDPS        X6, X21, X21; \
+	VEXTRACTF32X4 $2, A, X6; \
+	VADDPS        X6, X21, X21; \
+	VEXTRACTF32X4 $3, A, X6; \
+	VADDPS        X6, X21, X21; \
+	VADDPS        XB, X21, X21; \
+	VEXTRACTF32X4 $1, B, X6; \
+	VADDPS        X6, X21, X21; \
+	VEXTRACTF32X4 $2, B, X6; \
+	VADDPS        X6, X21, X21; \
+	VEXTRACTF32X4 $3, B, X6; \
+	VADDPS        X6, X21, X21
+
+// ROWS4PREFETCH: fetch into L2 the weights o bytes into the batch of the
+// four rows two groups on (see PREFETCH4).
+#define ROWS4PREFETCH(o) \
+	PREFETCHT1 o(R12)(AX*1); \
+	PREFETCHT1 o(R13)(AX*1); \
+	PREFETCHT1 o(DX)(AX*1); \
+	PREFETCHT1 o(BX)(AX*1)
+
+// ROWS4NEXTBATCH: on to the next batch of eight blocks of wsize bytes.
+#define ROWS4NEXTBATCH(wsize, loop) \
+	ADDQ $wsize, AX; \
+	ADDQ $272, DI; \
+	ADDQ $32, R8; \
+	DECQ CX; \
+	JNZ  loop
+
+// ROWS4DOT: accumulators A (blocks 0-3) and B (4-7) of one row from its
+// unsigned weight bytes against the activations' quants: L1, H1 meet quants
+// 0-15, 16-31 of blocks 0-3; L2, H2 those of blocks 4-7.
+#define ROWS4DOT(L1, H1, L2, H2, A, B) \
+	VMOVDQA64 Z16, A; \
+	VPDPBUSD  Z20, L1, A; \
+	VPDPBUSD  Z19, H1, A; \
+	VMOVDQA64 Z15, B; \
+	VPDPBUSD  Z18, L2, B; \
+	VPDPBUSD  Z17, H2, B
+
+// Q80ROW: accumulators A (blocks 0-3) and B (4-7) of the Q8_0 row at R,
+// its scales into the lanes of mask K of Z14 (blocks 0-3) and Z28 (4-7).
+#define Q80ROW(R, K, A, B) \
+	VMOVDQU64 (R)(AX*1), Z0; \
+	VPERMI2W  64(R)(AX*1), Z0, K, Z14; \
+	VPERMT2B  64(R)(AX*1), Z26, Z0; \
+	VMOVDQU64 8(R)(AX*1), Z1; \
+	VPERMT2B  72(R)(AX*1), Z25, Z1; \
+	VMOVDQU64 136(R)(AX*1), Z2; \
+	VPERMI2W  200(R)(AX*1), Z2, K, Z28; \
+	VPERMT2B  200(R)(AX*1), Z26, Z2; \
+	VMOVDQU64 144(R)(AX*1), Z3; \
+	VPERMT2B  208(R)(AX*1), Z25, Z3; \
+	VPXORD    Z0, Z24, Z0; \
+	VPXORD    Z1, Z24, Z1; \
+	VPXORD    Z2, Z24, Z2; \
+	VPXORD    Z3, Z24, Z3; \
+	ROWS4DOT(Z0, Z1, Z2, Z3, A, B)
+
+// func dotQ8_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
+// Rows w, w+stride, w+2·stride, w+3·stride; nb: a multiple of 8 blocks.
+TEXT ·dotQ8_0x4VNNI(SB), NOSPLIT, $0-48
+	ROWS4PROLOGUE($0x80808080)
+	JZ        q80x4done
+	VMOVDQU64 rows4ScaleIdx<>+0(SB), Z27
+
+q80x4loop:
+	ROWS4PREFETCH(0)
+	ROWS4PREFETCH(64)
+	ROWS4PREFETCH(128)
+	ROWS4PREFETCH(192)
+	ROWS4PREFETCH(256)
+	ROWS4ACT
+	VMOVDQA64 Z27, Z28
+	Q80ROW(SI, K1, Z4, Z5)
+	Q80ROW(R9, K2, Z6, Z7)
+	Q80ROW(R10, K3, Z8, Z9)
+	Q80ROW(R11, K4, Z10, Z11)
+	ROWS4TREE
+
+	// float32(sumi) * (dx*dy), as q8_0Blocks.
+	VCVTPH2PS Y14, Z6
+	VMULPS    Z12, Z6, Z6
+	VMULPS    Z6, Z4, Z4
+	VCVTPH2PS Y28, Z7
+	VMULPS    Z13, Z7, Z7
+	VMULPS    Z7, Z5, Z5
+	ROWS4SUM(Z4, X4, Z5, X5)
+	ROWS4NEXTBATCH(272, q80x4loop)
+
+q80x4done:
+	ROWS4EPILOGUE
+
+// Q40ROW: accumulators A (blocks 0-3) and B (4-7) of the Q4_0 row at R, its
+// scales into the lanes of mask K of Z14. The low nibbles meet quants 0-15,
+// the high ones (shifted down by a GF(2) affine map) quants 16-31.
+#define Q40ROW(R, K, A, B) \
+	VMOVDQU64      (R)(AX*1), Z0; \
+	VMOVDQU64      64(R)(AX*1), Z1; \
+	VMOVDQU        128(R)(AX*1), X2; \
+	VPERMI2W       Z1, Z0, K, Z14; \
+	VPERMT2B       Z1, Z31, Z0; \
+	VPERMT2B       Z2, Z30, Z1; \
+	VPANDD         Z0, Z29, Z2; \
+	VGF2P8AFFINEQB $0, Z28, Z0, Z0; \
+	VPANDD         Z1, Z29, Z3; \
+	VGF2P8AFFINEQB $0, Z28, Z1, Z1; \
+	ROWS4DOT(Z2, Z0, Z3, Z1, A, B)
+
+// func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
+// Rows w, w+stride, w+2·stride, w+3·stride; nb: a multiple of 8 blocks.
+TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $0-48
+	ROWS4PROLOGUE($0x08080808)
+	JZ           q40x4done
+	VMOVDQU64    rows4ScaleIdx<>+64(SB), Z27
+	VPBROADCASTQ rows4Q40Bits<>+0(SB), Z28
+	VPBROADCASTD rows4Q40Bits<>+8(SB), Z29
+	VMOVDQU64    rows4Q40Idx<>+64(SB), Z30
+	VMOVDQU64    rows4Q40Idx<>+0(SB), Z31
+
+q40x4loop:
+	ROWS4PREFETCH(0)
+	ROWS4PREFETCH(64)
+	ROWS4PREFETCH(128)
+	ROWS4ACT
+	Q40ROW(SI, K1, Z4, Z5)
+	Q40ROW(R9, K2, Z6, Z7)
+	Q40ROW(R10, K3, Z8, Z9)
+	Q40ROW(R11, K4, Z10, Z11)
+	ROWS4TREE
+
+	// float32(sumi) * dx * dy, as q4_0Blocks.
+	VCVTPH2PS     Y14, Z6
+	VEXTRACTI64X4 $1, Z14, Y7
+	VCVTPH2PS     Y7, Z7
+	VMULPS        Z6, Z4, Z4
+	VMULPS        Z12, Z4, Z4
+	VMULPS        Z7, Z5, Z5
+	VMULPS        Z13, Z5, Z5
+	ROWS4SUM(Z4, X4, Z5, X5)
+	ROWS4NEXTBATCH(144, q40x4loop)
+
+q40x4done:
+	ROWS4EPILOGUE
+
+// rows4ActIdx: VPERMT2B byte indices of the quants of four 34-byte blocks
+// in block order, sixteen bytes per block: quants 0-15 within the 128
+// bytes from the first block's start (+0), quants 16-31 within the 128
+// bytes from 8 bytes in (+64).
+DATA rows4ActIdx<>+0(SB)/8, $0x0908070605040302
+DATA rows4ActIdx<>+8(SB)/8, $0x11100f0e0d0c0b0a
+DATA rows4ActIdx<>+16(SB)/8, $0x2b2a292827262524
+DATA rows4ActIdx<>+24(SB)/8, $0x333231302f2e2d2c
+DATA rows4ActIdx<>+32(SB)/8, $0x4d4c4b4a49484746
+DATA rows4ActIdx<>+40(SB)/8, $0x5554535251504f4e
+DATA rows4ActIdx<>+48(SB)/8, $0x6f6e6d6c6b6a6968
+DATA rows4ActIdx<>+56(SB)/8, $0x7776757473727170
+DATA rows4ActIdx<>+64(SB)/8, $0x11100f0e0d0c0b0a
+DATA rows4ActIdx<>+72(SB)/8, $0x1918171615141312
+DATA rows4ActIdx<>+80(SB)/8, $0x333231302f2e2d2c
+DATA rows4ActIdx<>+88(SB)/8, $0x3b3a393837363534
+DATA rows4ActIdx<>+96(SB)/8, $0x5554535251504f4e
+DATA rows4ActIdx<>+104(SB)/8, $0x5d5c5b5a59585756
+DATA rows4ActIdx<>+112(SB)/8, $0x7776757473727170
+DATA rows4ActIdx<>+120(SB)/8, $0x7f7e7d7c7b7a7978
+GLOBL rows4ActIdx<>(SB), RODATA|NOPTR, $128
+
+// rows4Q40Idx: VPERMT2B byte indices of the nibbles of eight 18-byte Q4_0
+// blocks, sixteen bytes per block: blocks 0-3 within the batch's first 128
+// bytes (+0), blocks 4-7 within the bytes from 64 on (+64).
+DATA rows4Q40Idx<>+0(SB)/8, $0x0908070605040302
+DATA rows4Q40Idx<>+8(SB)/8, $0x11100f0e0d0c0b0a
+DATA rows4Q40Idx<>+16(SB)/8, $0x1b1a191817161514
+DATA rows4Q40Idx<>+24(SB)/8, $0x232221201f1e1d1c
+DATA rows4Q40Idx<>+32(SB)/8, $0x2d2c2b2a29282726
+DATA rows4Q40Idx<>+40(SB)/8, $0x3534333231302f2e
+DATA rows4Q40Idx<>+48(SB)/8, $0x3f3e3d3c3b3a3938
+DATA rows4Q40Idx<>+56(SB)/8, $0x4746454443424140
+DATA rows4Q40Idx<>+64(SB)/8, $0x11100f0e0d0c0b0a
+DATA rows4Q40Idx<>+72(SB)/8, $0x1918171615141312
+DATA rows4Q40Idx<>+80(SB)/8, $0x232221201f1e1d1c
+DATA rows4Q40Idx<>+88(SB)/8, $0x2b2a292827262524
+DATA rows4Q40Idx<>+96(SB)/8, $0x3534333231302f2e
+DATA rows4Q40Idx<>+104(SB)/8, $0x3d3c3b3a39383736
+DATA rows4Q40Idx<>+112(SB)/8, $0x4746454443424140
+DATA rows4Q40Idx<>+120(SB)/8, $0x4f4e4d4c4b4a4948
+GLOBL rows4Q40Idx<>(SB), RODATA|NOPTR, $128
+
+// rows4ScaleIdx: VPERMI2W word indices of the f16 block scales, word 4j+r
+// (row r, block j) for block j's scale: Q8_0 (+0), blocks 0-3 within 128
+// bytes (bytes 0, 34, 68, 102); Q4_0 (+64), blocks 0-7 (bytes 0, 18, ...,
+// 126).
+DATA rows4ScaleIdx<>+0(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+8(SB)/8, $0x0011001100110011
+DATA rows4ScaleIdx<>+16(SB)/8, $0x0022002200220022
+DATA rows4ScaleIdx<>+24(SB)/8, $0x0033003300330033
+DATA rows4ScaleIdx<>+32(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+40(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+48(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+56(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+64(SB)/8, $0x0000000000000000
+DATA rows4ScaleIdx<>+72(SB)/8, $0x0009000900090009
+DATA rows4ScaleIdx<>+80(SB)/8, $0x0012001200120012
+DATA rows4ScaleIdx<>+88(SB)/8, $0x001b001b001b001b
+DATA rows4ScaleIdx<>+96(SB)/8, $0x0024002400240024
+DATA rows4ScaleIdx<>+104(SB)/8, $0x002d002d002d002d
+DATA rows4ScaleIdx<>+112(SB)/8, $0x0036003600360036
+DATA rows4ScaleIdx<>+120(SB)/8, $0x003f003f003f003f
+GLOBL rows4ScaleIdx<>(SB), RODATA|NOPTR, $128
+
+// rows4Q40Bits: the GF(2) matrix of x >> 4 for VGF2P8AFFINEQB (output bit
+// i, i < 4, from byte 7-i: input bit i+4), then the low-nibble mask.
+DATA rows4Q40Bits<>+0(SB)/8, $0x1020408000000000
+DATA rows4Q40Bits<>+8(SB)/4, $0x0f0f0f0f
+GLOBL rows4Q40Bits<>(SB), RODATA|NOPTR, $12
+
+// rows4DyIdx: VPERMPS indices spreading activation scales 0-3 (+0) and 4-7
+// (+64) over the four rows: dword 4j+r = scale j.
+DATA rows4DyIdx<>+0(SB)/8, $0x0000000000000000
+DATA rows4DyIdx<>+8(SB)/8, $0x0000000000000000
+DATA rows4DyIdx<>+16(SB)/8, $0x0000000100000001
+DATA rows4DyIdx<>+24(SB)/8, $0x0000000100000001
+DATA rows4DyIdx<>+32(SB)/8, $0x0000000200000002
+DATA rows4DyIdx<>+40(SB)/8, $0x0000000200000002
+DATA rows4DyIdx<>+48(SB)/8, $0x0000000300000003
+DATA rows4DyIdx<>+56(SB)/8, $0x0000000300000003
+DATA rows4DyIdx<>+64(SB)/8, $0x0000000400000004
+DATA rows4DyIdx<>+72(SB)/8, $0x0000000400000004
+DATA rows4DyIdx<>+80(SB)/8, $0x0000000500000005
+DATA rows4DyIdx<>+88(SB)/8, $0x0000000500000005
+DATA rows4DyIdx<>+96(SB)/8, $0x0000000600000006
+DATA rows4DyIdx<>+104(SB)/8, $0x0000000600000006
+DATA rows4DyIdx<>+112(SB)/8, $0x0000000700000007
+DATA rows4DyIdx<>+120(SB)/8, $0x0000000700000007
+GLOBL rows4DyIdx<>(SB), RODATA|NOPTR, $128
 
 // GATHER4: the low four words of Z = the f16 words at R+o, R+o+s, R+o+2s,
 // R+o+3s (s = 34 or 18; Z29 holds the word indices), through a two-table
@@ -47,19 +385,6 @@
 #define GATHER4(R, o, Z) \
 	VMOVDQU64 o(R), Z; \
 	VPERMT2W  (o+64)(R), Z29, Z
-
-// TREE8: from Y0-Y7 (eight blocks, eight dword partials each), Y0 = the
-// eight block sums, block 0 in lane 0. Clobbers Y1-Y7.
-#define TREE8 \
-	VPHADDD    Y1, Y0, Y0; \
-	VPHADDD    Y3, Y2, Y2; \
-	VPHADDD    Y2, Y0, Y0; \
-	VPHADDD    Y5, Y4, Y4; \
-	VPHADDD    Y7, Y6, Y6; \
-	VPHADDD    Y6, Y4, Y4; \
-	VPERM2I128 $0x20, Y4, Y0, Y1; \
-	VPERM2I128 $0x31, Y4, Y0, Y2; \
-	VPADDD     Y2, Y1, Y0
 
 // LOAD8: V0-V7 = the vectors at o, o+s, ..., o+7s past DI.
 #define LOAD8(V0, V1, V2, V3, V4, V5, V6, V7, o, s) \
@@ -71,84 +396,6 @@
 	VMOVDQU32 (o+5*s)(DI), V5; \
 	VMOVDQU32 (o+6*s)(DI), V6; \
 	VMOVDQU32 (o+7*s)(DI), V7
-
-// Q80ACT: Y16-Y23 = the eight activation blocks' quants at DI; Y24 = 128 ×
-// each block's quant sum (the bias correction), block 0 in lane 0.
-#define Q80ACT \
-	LOAD8(Y16, Y17, Y18, Y19, Y20, Y21, Y22, Y23, 2, 34); \
-	VPXOR     Y0, Y0, Y0; \
-	VPXOR     Y1, Y1, Y1; \
-	VPXOR     Y2, Y2, Y2; \
-	VPXOR     Y3, Y3, Y3; \
-	VPXOR     Y4, Y4, Y4; \
-	VPXOR     Y5, Y5, Y5; \
-	VPXOR     Y6, Y6, Y6; \
-	VPXOR     Y7, Y7, Y7; \
-	VPDPBUSD  Y16, Y26, Y0; \
-	VPDPBUSD  Y17, Y26, Y1; \
-	VPDPBUSD  Y18, Y26, Y2; \
-	VPDPBUSD  Y19, Y26, Y3; \
-	VPDPBUSD  Y20, Y26, Y4; \
-	VPDPBUSD  Y21, Y26, Y5; \
-	VPDPBUSD  Y22, Y26, Y6; \
-	VPDPBUSD  Y23, Y26, Y7; \
-	TREE8; \
-	VMOVDQA32 Y0, Y24
-
-// Q80BLK: Yacc = dword partials of weight block b at R (sign bit flipped,
-// so w+128) against activation block Yact.
-#define Q80BLK(R, b, Yact, Yacc) \
-	VPXORD   (34*b+2)(R), Y26, Y8; \
-	VPXOR    Yacc, Yacc, Yacc; \
-	VPDPBUSD Yact, Y8, Yacc
-
-// Q80ROW: T = the eight block terms of the Q8_0 row at R, float steps as
-// q8_0Blocks: float32(sumi) * (dx*dy).
-#define Q80ROW(R, T) \
-	Q80BLK(R, 0, Y16, Y0); \
-	Q80BLK(R, 1, Y17, Y1); \
-	Q80BLK(R, 2, Y18, Y2); \
-	Q80BLK(R, 3, Y19, Y3); \
-	Q80BLK(R, 4, Y20, Y4); \
-	Q80BLK(R, 5, Y21, Y5); \
-	Q80BLK(R, 6, Y22, Y6); \
-	Q80BLK(R, 7, Y23, Y7); \
-	TREE8; \
-	VPSUBD       Y24, Y0, Y0; \
-	VCVTDQ2PS    Y0, Y0; \
-	GATHER4(R, 0, Z9); \
-	GATHER4(R, 136, Z8); \
-	VPUNPCKLQDQ  X8, X9, X9; \
-	VCVTPH2PS    X9, Y9; \
-	VMULPS       (R8), Y9, Y9; \
-	VMULPS       Y9, Y0, T
-
-// ROWPTRS4: SI, R9, R10, R11 = rows w, w+stride, w+2·stride, w+3·stride;
-// DI = a.
-#define ROWPTRS4 \
-	MOVQ w+0(FP), SI; \
-	MOVQ stride+8(FP), BX; \
-	MOVQ a+16(FP), DI; \
-	LEAQ (SI)(BX*1), R9; \
-	LEAQ (SI)(BX*2), R10; \
-	LEAQ (R9)(BX*2), R11
-
-// The four-row kernels' common frame: SI, R9, R10, R11 = the four rows, DI
-// = activations, R8 = activation scales (float32), CX = batches of eight
-// blocks; X28 = the rows' running sums, lane r for row r.
-#define ROWS4PROLOGUE \
-	MOVQ   ad+24(FP), R8; \
-	MOVQ   nb+32(FP), CX; \
-	ROWPTRS4; \
-	LEAQ   (BX*8), R13; \
-	VXORPS X28, X28, X28; \
-	SHRQ   $3, CX
-
-#define ROWS4EPILOGUE \
-	MOVQ    out+40(FP), AX; \
-	VMOVUPS X28, 0(AX); \
-	VZEROUPPER; \
-	RET
 
 // The GEMM frame: SI, R9, R10, R11 = the four rows, DI = the laid-out
 // activations, CX = batches of eight blocks, Z12-Z15 = the rows' sums
@@ -171,104 +418,6 @@
 	VZEROUPPER; \
 	RET
 
-// func dotQ8_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
-// Rows w, w+stride, w+2·stride, w+3·stride; nb: a multiple of 8 blocks.
-TEXT ·dotQ8_0x4VNNI(SB), NOSPLIT, $0-48
-	ROWS4PROLOGUE
-	JZ  q80x4done
-	BROADCASTB($0x80808080, Y26, X26)
-	VMOVDQU32 scaleIdx<>+0(SB), X29
-
-q80x4loop:
-	PREFETCH4(R13, 0)
-	PREFETCH4(R13, 64)
-	PREFETCH4(R13, 128)
-	PREFETCH4(R13, 192)
-	PREFETCH4(R13, 256)
-	Q80ACT
-	Q80ROW(SI, Y10)
-	Q80ROW(R9, Y11)
-	Q80ROW(R10, Y12)
-	Q80ROW(R11, Y13)
-	SUM4
-	ADDQ $272, SI
-	ADDQ $272, R9
-	ADDQ $272, R10
-	ADDQ $272, R11
-	ADDQ $272, DI
-	ADDQ $32, R8
-	DECQ CX
-	JNZ  q80x4loop
-
-q80x4done:
-	ROWS4EPILOGUE
-
-// Q4_0 pairs blocks 2p and 2p+1 in the two 128-bit halves: Y16-Y19 hold the
-// pairs' activation quants 0-15, Y20-Y23 quants 16-31, which meet the low
-// and high nibbles of the weights' 16 bytes.
-
-// Q40ACTPAIR: activation halves of blocks 2p and 2p+1 into Ylo and Yhi.
-#define Q40ACTPAIR(p, Ylo, Xlo, Yhi, Xhi) \
-	VMOVDQU32    (68*p+2)(DI), Xlo; \
-	VINSERTI32X4 $1, (68*p+36)(DI), Ylo, Ylo; \
-	VMOVDQU32    (68*p+18)(DI), Xhi; \
-	VINSERTI32X4 $1, (68*p+52)(DI), Yhi, Yhi
-
-// Q40TREE: from Y0-Y3 (block pairs, four dword partials per block), Y0 =
-// the eight block sums, block 0 in lane 0. Clobbers Y1-Y3.
-#define Q40TREE \
-	VPHADDD Y1, Y0, Y0; \
-	VPHADDD Y3, Y2, Y2; \
-	VPHADDD Y2, Y0, Y0; \
-	VPERMD  Y0, Y27, Y0
-
-// Q40ACT loads the activations and sets Y24 = 8 × each block's quant sum.
-#define Q40ACT \
-	Q40ACTPAIR(0, Y16, X16, Y20, X20); \
-	Q40ACTPAIR(1, Y17, X17, Y21, X21); \
-	Q40ACTPAIR(2, Y18, X18, Y22, X22); \
-	Q40ACTPAIR(3, Y19, X19, Y23, X23); \
-	VPXOR    Y0, Y0, Y0; \
-	VPXOR    Y1, Y1, Y1; \
-	VPXOR    Y2, Y2, Y2; \
-	VPXOR    Y3, Y3, Y3; \
-	VPDPBUSD Y16, Y26, Y0; \
-	VPDPBUSD Y20, Y26, Y0; \
-	VPDPBUSD Y17, Y26, Y1; \
-	VPDPBUSD Y21, Y26, Y1; \
-	VPDPBUSD Y18, Y26, Y2; \
-	VPDPBUSD Y22, Y26, Y2; \
-	VPDPBUSD Y19, Y26, Y3; \
-	VPDPBUSD Y23, Y26, Y3; \
-	Q40TREE; \
-	VMOVDQA32 Y0, Y24
-
-// Q40PAIR: Yacc = dword partials of weight blocks 2p, 2p+1 at R.
-#define Q40PAIR(R, p, Ylo, Yhi, Yacc) \
-	VMOVDQU     (36*p+2)(R), X8; \
-	VINSERTI128 $1, (36*p+20)(R), Y8, Y8; \
-	VPSRLW      $4, Y8, Y9; \
-	VPANDD      Y25, Y8, Y8; \
-	VPANDD      Y25, Y9, Y9; \
-	VPXOR       Yacc, Yacc, Yacc; \
-	VPDPBUSD    Ylo, Y8, Yacc; \
-	VPDPBUSD    Yhi, Y9, Yacc
-
-// Q40ROW: T = the eight block terms of the Q4_0 row at R, float steps as
-// q4_0Blocks: float32(sumi) * dx * dy.
-#define Q40ROW(R, T) \
-	Q40PAIR(R, 0, Y16, Y20, Y0); \
-	Q40PAIR(R, 1, Y17, Y21, Y1); \
-	Q40PAIR(R, 2, Y18, Y22, Y2); \
-	Q40PAIR(R, 3, Y19, Y23, Y3); \
-	Q40TREE; \
-	VPSUBD    Y24, Y0, Y0; \
-	VCVTDQ2PS Y0, Y0; \
-	GATHER4(R, 0, Z9); \
-	VCVTPH2PS X9, Y9; \
-	VMULPS    Y9, Y0, Y0; \
-	VMULPS    (R8), Y0, T
-
 // scaleIdx: VPERMT2W word indices of the f16 block scales within 128 bytes
 // of weights: four Q8_0 blocks (bytes 0, 34, 68, 102) at +0, eight Q4_0
 // blocks (bytes 0, 18, ..., 126) at +16. Loaded as 16 bytes, which zeroes
@@ -278,45 +427,6 @@ DATA scaleIdx<>+8(SB)/8, $0
 DATA scaleIdx<>+16(SB)/8, $0x001b001200090000
 DATA scaleIdx<>+24(SB)/8, $0x003f0036002d0024
 GLOBL scaleIdx<>(SB), RODATA|NOPTR, $32
-
-// q40Perm: VPERMD indices from the tree's (0,2,4,6 | 1,3,5,7) to block order.
-DATA q40Perm<>+0(SB)/8, $0x0000000400000000
-DATA q40Perm<>+8(SB)/8, $0x0000000500000001
-DATA q40Perm<>+16(SB)/8, $0x0000000600000002
-DATA q40Perm<>+24(SB)/8, $0x0000000700000003
-GLOBL q40Perm<>(SB), RODATA|NOPTR, $32
-
-// func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
-// Rows w, w+stride, w+2·stride, w+3·stride; nb: a multiple of 8 blocks.
-TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $0-48
-	ROWS4PROLOGUE
-	JZ  q40x4done
-	BROADCASTB($0x0f0f0f0f, Y25, X25)
-	BROADCASTB($0x08080808, Y26, X26)
-	VMOVDQU32 q40Perm<>(SB), Y27
-	VMOVDQU32 scaleIdx<>+16(SB), X29
-
-q40x4loop:
-	PREFETCH4(R13, 0)
-	PREFETCH4(R13, 64)
-	PREFETCH4(R13, 128)
-	Q40ACT
-	Q40ROW(SI, Y10)
-	Q40ROW(R9, Y11)
-	Q40ROW(R10, Y12)
-	Q40ROW(R11, Y13)
-	SUM4
-	ADDQ $144, SI
-	ADDQ $144, R9
-	ADDQ $144, R10
-	ADDQ $144, R11
-	ADDQ $272, DI
-	ADDQ $32, R8
-	DECQ CX
-	JNZ  q40x4loop
-
-q40x4done:
-	ROWS4EPILOGUE
 
 // GEMM kernels: four weight rows against sixteen activation vectors per
 // call, for MatMul with several vectors (prompt prefill, batched decode).
