@@ -10,7 +10,7 @@ import (
 // benchTypes are the weight types llmos runs, in benchmark order.
 var benchTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K}
 
-// BenchmarkMatMul runs a 2048×2048 matrix against n=1 (decode), 8 and 16
+// BenchmarkMatMul runs a 2048×2048 matrix against n=1 (decode), 2 to 16
 // (batched decode of that many streams) and 32 (prompt batch) vectors on a
 // Pool of GOMAXPROCS workers, reporting wall and CPU time per MatMul. The
 // weights repeat one quantized row, which costs the kernels nothing and
@@ -29,7 +29,7 @@ func BenchmarkMatMul(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, n := range []int{1, 8, 16, 32} {
+		for _, n := range []int{1, 2, 4, 8, 16, 32} {
 			x, dst := gaussian(rng, n*dim), make([]float32, n*dim)
 			b.Run(fmt.Sprintf("%s/n=%d", typ, n), func(b *testing.B) {
 				b.SetBytes(int64(len(m.Data)))

@@ -13,8 +13,8 @@ type Matrix struct {
 	rowBytes int // bytes per weight row
 	actBytes int // bytes per activation row quantized to actType
 	dot      vecDotFunc
-	dot4     dot4Func    // nil when the CPU has no four-row kernel for Type
-	gemm     *gemmKernel // nil when the CPU has no GEMM kernel for Type
+	dot4     dot4Func      // nil when the CPU has no four-row kernel for Type
+	gemms    []*gemmKernel // the CPU's GEMM kernels for Type, in the order gemmFor tries them
 	quant    func(src []float32, dst []byte)
 }
 
@@ -55,8 +55,10 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 	if f, ok := fastDots4[t]; ok {
 		m.dot4 = f
 	}
+	narrow := narrowGemms[t]
+	m.gemms = narrow[:len(narrow):len(narrow)] // appending copies: the map's slice stays as it is
 	if g, ok := fastGemm[t]; ok {
-		m.gemm = g
+		m.gemms = append(m.gemms, g)
 	}
 	return m, nil
 }
@@ -76,10 +78,10 @@ func (m *Matrix) Row(r int, dst []float32) error {
 // x[i*Cols:(i+1)*Cols], dst[i*Rows+r] = W_r · x_i. Like ggml, it first
 // quantizes each x_i to VecDotType(Type) and then runs the integer block dot
 // products, rows split over p's workers. With more than one vector and a
-// GEMM kernel for Type, each weight block is unpacked once for a group of
-// vectors rather than once per vector. With a Pool, repeated calls reuse
-// its scratch and do not allocate; p == nil runs on the caller and allocates
-// the scratch per call. x and dst may be longer than needed.
+// GEMM kernel for Type and n, each weight block is unpacked once for a
+// group of vectors rather than once per vector. With a Pool, repeated
+// calls reuse its scratch and do not allocate; p == nil runs on the caller
+// and allocates the scratch per call. x and dst may be longer than needed.
 func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 	if m.dot == nil {
 		return fmt.Errorf("tensor: MatMul on a Matrix not built by NewMatrix")
@@ -96,13 +98,12 @@ func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
 	act := p.buffer(n * m.actBytes)
 	var (
 		ad  []float32
-		gk  *gemmKernel
+		gk  = m.gemmFor(n)
 		grp []byte
 	)
 	units := m.Rows
 	switch {
-	case m.gemm != nil && n >= m.gemm.minVecs:
-		gk = m.gemm
+	case gk != nil:
 		grp = p.gemmBuffer((n + gk.vecs - 1) / gk.vecs * gk.groupBytes(m.Cols))
 		units = (m.Rows + gk.rows - 1) / gk.rows
 	case m.dot4 != nil:
