@@ -28,59 +28,233 @@ GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
 	VPADDD       T, X, X; \
 	VCVTDQ2PS    X, X
 
-// Q4KGROUP4: Y9 += the scaled lane sums of nibble bytes 16+32g of the row
-// at R (chunks 2g, 2g+1) against the permuted activation chunks Ya, Yb.
-#define Q4KGROUP4(R, g, Ya, Yb) \
+// The decode kernel dotQ4Kx4VNNI takes four rows per super-block and does
+// the per-row bookkeeping for all four at once: one zmm holds the four
+// rows' 16-byte headers (d, dmin, twelve scale bytes), one lane each, and a
+// few byte shuffles unpack all 32 scales and 32 mins together. Each chunk
+// then costs two multiplies: VPMADDUBSW of the lane-ordered nibbles and
+// activations leaves words 2l and 2l+1 holding halves of lane l's sum
+// (each at most 2·15·128, no saturation), and VPDPWSSD against the scale
+// as the word pair (s, s) adds s·(lane sum) into dword l. The mins term
+// and the f16 super-scales of the four rows go through one vector each.
+//
+// The loop is software-pipelined: while it multiplies super-block i it
+// unpacks the headers of super-block i+1 into the other of two scratch
+// areas, its pieces placed between the rows' so that the shuffle-heavy
+// header work and the multiply-heavy row work issue side by side rather
+// than one waiting for the other. Registers across the loop: SI, R9, R10,
+// R11 the rows, DI the activations, DX and BX the next super-block's
+// offset in the rows and in the activations (0 on the last, which then
+// unpacks itself again, harmlessly), R12 and R13 this and the next
+// super-block's scratch, R8 8·stride for PREFETCH4; Y0, Y1 and Z2-Z6
+// temporaries of the rows and of the headers, X7 the next super-block's
+// mins term of each row, Y8, Y9, Y30, Y31 the rows' integer lanes, Z10-Z14
+// the index tables below, X15 the running sumf of each row, Y16-Y23 the
+// activation chunks in lane order, Y24 lanePerm, Y25 0x0f in every byte,
+// Y26-Y29 the rows' float lane sums.
+
+// q4kShufA, q4kShufC: VPSHUFB indices that gather, per row lane, the scale
+// bytes q[0:12] (at header offset 4) that scaleMinK4 takes scales and mins
+// from: A = q0-q3, q8-q11, q4-q7, q8-q11 (low six bits or a nibble), C =
+// the bytes whose top two bits become bits 4-5 of scales 4-7 and mins 4-7.
+DATA q4kShufA<>+0(SB)/8, $0x0f0e0d0c07060504
+DATA q4kShufA<>+8(SB)/8, $0x0f0e0d0c0b0a0908
+DATA q4kShufA<>+16(SB)/8, $0x0f0e0d0c07060504
+DATA q4kShufA<>+24(SB)/8, $0x0f0e0d0c0b0a0908
+DATA q4kShufA<>+32(SB)/8, $0x0f0e0d0c07060504
+DATA q4kShufA<>+40(SB)/8, $0x0f0e0d0c0b0a0908
+DATA q4kShufA<>+48(SB)/8, $0x0f0e0d0c07060504
+DATA q4kShufA<>+56(SB)/8, $0x0f0e0d0c0b0a0908
+GLOBL q4kShufA<>(SB), RODATA|NOPTR, $64
+
+DATA q4kShufC<>+0(SB)/8, $0x0706050480808080
+DATA q4kShufC<>+8(SB)/8, $0x0b0a090880808080
+DATA q4kShufC<>+16(SB)/8, $0x0706050480808080
+DATA q4kShufC<>+24(SB)/8, $0x0b0a090880808080
+DATA q4kShufC<>+32(SB)/8, $0x0706050480808080
+DATA q4kShufC<>+40(SB)/8, $0x0b0a090880808080
+DATA q4kShufC<>+48(SB)/8, $0x0706050480808080
+DATA q4kShufC<>+56(SB)/8, $0x0b0a090880808080
+GLOBL q4kShufC<>(SB), RODATA|NOPTR, $64
+
+// q4kMask6: per row lane, which bits of A are scale or min bits.
+DATA q4kMask6<>+0(SB)/8, $0x0f0f0f0f3f3f3f3f
+GLOBL q4kMask6<>(SB), RODATA|NOPTR, $8
+
+// q4kHigh2: bits 4-5 of every byte.
+DATA q4kHigh2<>+0(SB)/4, $0x30303030
+GLOBL q4kHigh2<>(SB), RODATA|NOPTR, $4
+
+// q4kScaleIdx: VPERMB indices (even bytes; odd ones are zeroed) from the
+// unpacked headers (row r's scales at byte 16r, mins at 16r+8) to the word
+// pairs (s, s) of row r, chunk j at dword 8r+j.
+DATA q4kScaleIdx<>+0(SB)/8, $0x0001000100000000
+DATA q4kScaleIdx<>+8(SB)/8, $0x0003000300020002
+DATA q4kScaleIdx<>+16(SB)/8, $0x0005000500040004
+DATA q4kScaleIdx<>+24(SB)/8, $0x0007000700060006
+DATA q4kScaleIdx<>+32(SB)/8, $0x0011001100100010
+DATA q4kScaleIdx<>+40(SB)/8, $0x0013001300120012
+DATA q4kScaleIdx<>+48(SB)/8, $0x0015001500140014
+DATA q4kScaleIdx<>+56(SB)/8, $0x0017001700160016
+DATA q4kScaleIdx<>+64(SB)/8, $0x0021002100200020
+DATA q4kScaleIdx<>+72(SB)/8, $0x0023002300220022
+DATA q4kScaleIdx<>+80(SB)/8, $0x0025002500240024
+DATA q4kScaleIdx<>+88(SB)/8, $0x0027002700260026
+DATA q4kScaleIdx<>+96(SB)/8, $0x0031003100300030
+DATA q4kScaleIdx<>+104(SB)/8, $0x0033003300320032
+DATA q4kScaleIdx<>+112(SB)/8, $0x0035003500340034
+DATA q4kScaleIdx<>+120(SB)/8, $0x0037003700360036
+GLOBL q4kScaleIdx<>(SB), RODATA|NOPTR, $128
+
+// q4kMinIdx: likewise, the word pairs (m, m) of row r, chunk j at dword
+// 4j+r (chunks 0-3, then 4-7 in the second 64 bytes).
+DATA q4kMinIdx<>+0(SB)/8, $0x0018001800080008
+DATA q4kMinIdx<>+8(SB)/8, $0x0038003800280028
+DATA q4kMinIdx<>+16(SB)/8, $0x0019001900090009
+DATA q4kMinIdx<>+24(SB)/8, $0x0039003900290029
+DATA q4kMinIdx<>+32(SB)/8, $0x001a001a000a000a
+DATA q4kMinIdx<>+40(SB)/8, $0x003a003a002a002a
+DATA q4kMinIdx<>+48(SB)/8, $0x001b001b000b000b
+DATA q4kMinIdx<>+56(SB)/8, $0x003b003b002b002b
+DATA q4kMinIdx<>+64(SB)/8, $0x001c001c000c000c
+DATA q4kMinIdx<>+72(SB)/8, $0x003c003c002c002c
+DATA q4kMinIdx<>+80(SB)/8, $0x001d001d000d000d
+DATA q4kMinIdx<>+88(SB)/8, $0x003d003d002d002d
+DATA q4kMinIdx<>+96(SB)/8, $0x001e001e000e000e
+DATA q4kMinIdx<>+104(SB)/8, $0x003e003e002e002e
+DATA q4kMinIdx<>+112(SB)/8, $0x001f001f000f000f
+DATA q4kMinIdx<>+120(SB)/8, $0x003f003f002f002f
+GLOBL q4kMinIdx<>(SB), RODATA|NOPTR, $128
+
+// q4kBsumIdx: VPERMD indices that put the activation's bsum pair j (dword j
+// of its bsums) at dwords 4j..4j+3, against q4kMinIdx's mins.
+DATA q4kBsumIdx<>+0(SB)/8, $0x0000000000000000
+DATA q4kBsumIdx<>+8(SB)/8, $0x0000000000000000
+DATA q4kBsumIdx<>+16(SB)/8, $0x0000000100000001
+DATA q4kBsumIdx<>+24(SB)/8, $0x0000000100000001
+DATA q4kBsumIdx<>+32(SB)/8, $0x0000000200000002
+DATA q4kBsumIdx<>+40(SB)/8, $0x0000000200000002
+DATA q4kBsumIdx<>+48(SB)/8, $0x0000000300000003
+DATA q4kBsumIdx<>+56(SB)/8, $0x0000000300000003
+DATA q4kBsumIdx<>+64(SB)/8, $0x0000000400000004
+DATA q4kBsumIdx<>+72(SB)/8, $0x0000000400000004
+DATA q4kBsumIdx<>+80(SB)/8, $0x0000000500000005
+DATA q4kBsumIdx<>+88(SB)/8, $0x0000000500000005
+DATA q4kBsumIdx<>+96(SB)/8, $0x0000000600000006
+DATA q4kBsumIdx<>+104(SB)/8, $0x0000000600000006
+DATA q4kBsumIdx<>+112(SB)/8, $0x0000000700000007
+DATA q4kBsumIdx<>+120(SB)/8, $0x0000000700000007
+GLOBL q4kBsumIdx<>(SB), RODATA|NOPTR, $128
+
+// q4kHdrIdx: VPERMD indices of the four rows' (d, dmin) dwords.
+DATA q4kHdrIdx<>+0(SB)/8, $0x0000000400000000
+DATA q4kHdrIdx<>+8(SB)/8, $0x0000000c00000008
+GLOBL q4kHdrIdx<>(SB), RODATA|NOPTR, $16
+
+// The header pieces, in order, for the super-block at DX past the rows and
+// BX past the activations, into the scratch at R13.
+
+// Q4KHLOAD: Z2 = the four rows' headers, row r in 128-bit lane r.
+#define Q4KHLOAD \
+	VMOVDQU      (SI)(DX*1), X2; \
+	VINSERTI32X4 $1, (R9)(DX*1), Z2, Z2; \
+	VINSERTI32X4 $2, (R10)(DX*1), Z2, Z2; \
+	VINSERTI32X4 $3, (R11)(DX*1), Z2, Z2
+
+// Q4KHUNPACK1, Q4KHUNPACK2: Z4 = per row lane its eight scales, then its
+// eight mins, as scaleMinK4 unpacks them: the low bits from A (the high
+// nibble in bytes 12-15, blend mask K1), bits 4-5 from C.
+#define Q4KHUNPACK1 \
+	VPSHUFB   q4kShufA<>(SB), Z2, Z3; \
+	VPSRLW    $4, Z3, Z4; \
+	VPBLENDMB Z4, Z3, K1, Z3
+
+#define Q4KHUNPACK2 \
+	VPSHUFB         q4kShufC<>(SB), Z2, Z4; \
+	VPSRLW          $2, Z4, Z4; \
+	VPANDD.BCST     q4kHigh2<>(SB), Z4, Z4; \
+	VPTERNLOGQ.BCST $0xf8, q4kMask6<>(SB), Z3, Z4
+
+// Q4KHSCALES: the scale word pairs to 0(R13), row r chunk j at 32r+4j (K2
+// zeroes the odd bytes).
+#define Q4KHSCALES \
+	VPERMB.Z  Z4, Z10, K2, Z3; \
+	VMOVDQU64 Z3, 0(R13); \
+	VPERMB.Z  Z4, Z11, K2, Z5; \
+	VMOVDQU64 Z5, 64(R13)
+
+// Q4KHMINS1-3: X3 = each row's Σ mins·(bsum pairs), exact.
+#define Q4KHMINS1 \
+	VPERMB.Z Z4, Z12, K2, Z3; \
+	VPERMB.Z Z4, Z13, K2, Z4; \
+	VMOVDQU  260(DI)(BX*1), Y5; \
+	VPERMD   Z5, Z14, Z6
+
+#define Q4KHMINS2 \
+	VPMADDWD  Z6, Z3, Z3; \
+	VMOVDQU64 q4kBsumIdx<>+64(SB), Z6; \
+	VPERMD    Z5, Z6, Z5; \
+	VPDPWSSD  Z5, Z4, Z3
+
+#define Q4KHMINS3 \
+	VEXTRACTI64X4 $1, Z3, Y4; \
+	VPADDD        Y4, Y3, Y3; \
+	VEXTRACTI128  $1, Y3, X4; \
+	VPADDD        X4, X3, X3
+
+// Q4KHSUPER1, Q4KHSUPER2: d·yd of row r to 128+8r(R13) and X7 = dmin·yd ·
+// (X3 as float) per row, dotK45's roundings.
+#define Q4KHSUPER1 \
+	VMOVDQU32   q4kHdrIdx<>(SB), X4; \
+	VPERMD      Z2, Z4, Z4; \
+	VCVTPH2PS   X4, Y4; \
+	VMULPS.BCST (DI)(BX*1), Y4, Y4; \
+	VMOVUPS     Y4, 128(R13)
+
+#define Q4KHSUPER2 \
+	VEXTRACTF128 $1, Y4, X5; \
+	VSHUFPS      $0xdd, X5, X4, X5; \
+	VCVTDQ2PS    X3, X3; \
+	VMULPS       X5, X3, X7
+
+// Q4KACT: Ya, Yb = the activation chunks 2g, 2g+1 of this super-block in
+// lane order.
+#define Q4KACT(g, Ya, Yb) \
+	VPERMB (4+64*g)(DI), Y24, Ya; \
+	VPERMB (36+64*g)(DI), Y24, Yb
+
+// Q4KQUAD: ACC += the scaled lane sums of chunks 2g, 2g+1 of row r at R
+// (nibble bytes 16+32g) against the activations Ya, Yb.
+#define Q4KQUAD(R, r, g, Ya, Yb, ACC) \
 	VPERMB        (16+32*g)(R), Y24, Y0; \
 	VPSRLW        $4, Y0, Y1; \
 	VPANDD        Y25, Y0, Y0; \
 	VPANDD        Y25, Y1, Y1; \
-	VPXOR         Y2, Y2, Y2; \
-	VPXOR         Y3, Y3, Y3; \
-	VPDPBUSD      Ya, Y0, Y2; \
-	VPDPBUSD      Yb, Y1, Y3; \
-	VPDPWSSD.BCST (16+8*g)(SP), Y2, Y9; \
-	VPDPWSSD.BCST (20+8*g)(SP), Y3, Y9
+	VPMADDUBSW    Ya, Y0, Y0; \
+	VPMADDUBSW    Yb, Y1, Y1; \
+	VPDPWSSD.BCST (32*r+8*g)(R12), Y0, ACC; \
+	VPDPWSSD.BCST (32*r+8*g+4)(R12), Y1, ACC
 
-// Q4KROW: one super-block of the row at R: Ysums += d·(lane sums), Xsumf
-// -= dmin·Σ mins·bsums, as dotK45 does.
-#define Q4KROW(R, Ysums, Xsumf) \
-	Q4KSCALES(R, 16); \
-	VPXOR        Y9, Y9, Y9; \
-	Q4KGROUP4(R, 0, Y16, Y17); \
-	Q4KGROUP4(R, 1, Y18, Y19); \
-	Q4KGROUP4(R, 2, Y20, Y21); \
-	Q4KGROUP4(R, 3, Y22, Y23); \
-	VPUNPCKLWD   X8, X8, X7; \
-	VPUNPCKHWD   X8, X8, X8; \
-	VINSERTI128  $1, X8, Y7, Y7; \
-	VPMADDWD     260(DI), Y7, Y7; \
-	HSUMF(Y7, X7, X8); \
-	VMOVSS       0(DI), X6; \
-	MOVL         0(R), AX; \
-	VMOVD        AX, X5; \
-	VCVTPH2PS    X5, X5; \
-	VMULSS       X6, X5, X4; \
-	VMOVSHDUP    X5, X3; \
-	VMULSS       X6, X3, X3; \
-	VMULSS       X7, X3, X3; \
-	VSUBSS       X3, Xsumf, Xsumf; \
-	VCVTDQ2PS    Y9, Y9; \
-	VBROADCASTSS X4, Y4; \
-	VMULPS       Y4, Y9, Y9; \
-	VADDPS       Y9, Ysums, Ysums
+// Q4KGROUP: chunks 2g, 2g+1 (activations Ya, Yb) of the four rows, with
+// the other work of the loop body (the next activations, the next
+// super-block's header pieces H1, H2, prefetches) in between.
+#define Q4KGROUP(g, Ya, Yb, NEXT, H1, H2, AFTER) \
+	Q4KQUAD(SI, 0, g, Ya, Yb, Y8); \
+	NEXT; \
+	H1; \
+	Q4KQUAD(R9, 1, g, Ya, Yb, Y9); \
+	Q4KQUAD(R10, 2, g, Ya, Yb, Y30); \
+	H2; \
+	Q4KQUAD(R11, 3, g, Ya, Yb, Y31); \
+	AFTER
 
-// LANESUM: X += Y's eight lanes in order, through off(SP).
-#define LANESUM(Y, X, off) \
-	VMOVUPS Y, off(SP); \
-	VADDSS  (off+0)(SP), X, X; \
-	VADDSS  (off+4)(SP), X, X; \
-	VADDSS  (off+8)(SP), X, X; \
-	VADDSS  (off+12)(SP), X, X; \
-	VADDSS  (off+16)(SP), X, X; \
-	VADDSS  (off+20)(SP), X, X; \
-	VADDSS  (off+24)(SP), X, X; \
-	VADDSS  (off+28)(SP), X, X
+#define Q4KNONE
+
+// Q4KSUMS: Ysums += d·(lane sums ACC) for row r, as dotK45 adds them.
+#define Q4KSUMS(r, ACC, Ysums) \
+	VCVTDQ2PS   ACC, ACC; \
+	VMULPS.BCST (128+8*r)(R12), ACC, ACC; \
+	VADDPS      ACC, Ysums, Ysums
 
 // k-quant GEMM: four weight rows against up to sixteen activation vectors
 // per call, super-block by super-block: each row's super-block is unpacked
@@ -261,65 +435,96 @@ done: \
 #define GEMMQ6KVEC GEMMKLANES(GEMMQ6KPAIR, 512)
 
 // func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
-// Rows w, w+stride, w+2·stride, w+3·stride of nb super-blocks.
-TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $64-40
-	MOVQ      w+0(FP), SI
-	MOVQ      stride+8(FP), BX
-	MOVQ      a+16(FP), DI
-	MOVQ      nb+24(FP), CX
-	LEAQ      (SI)(BX*1), R9
-	LEAQ      (SI)(BX*2), R10
-	LEAQ      (R9)(BX*2), R11
-	LEAQ      (BX*8), R8
+// Rows w, w+stride, w+2·stride, w+3·stride of nb super-blocks. The frame
+// holds the two 160-byte scratch areas, 64-byte aligned so that the
+// scale loads forward from the stores that wrote them.
+TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $448-40
+	ROWS4ARGS
+	LEAQ      63(SP), R12
+	ANDQ      $-64, R12
+	LEAQ      192(R12), R13
 	VMOVDQU32 lanePerm<>(SB), Y24
 	BROADCASTB($0x0f0f0f0f, Y25, X25)
+	VMOVDQU64 q4kScaleIdx<>+0(SB), Z10
+	VMOVDQU64 q4kScaleIdx<>+64(SB), Z11
+	VMOVDQU64 q4kMinIdx<>+0(SB), Z12
+	VMOVDQU64 q4kMinIdx<>+64(SB), Z13
+	VMOVDQU64 q4kBsumIdx<>+0(SB), Z14
+	MOVQ      $0xf000f000f000f000, AX
+	KMOVQ     AX, K1
+	MOVQ      $0x5555555555555555, AX
+	KMOVQ     AX, K2
 	VPXORD    Y26, Y26, Y26
 	VPXORD    Y27, Y27, Y27
 	VPXORD    Y28, Y28, Y28
 	VPXORD    Y29, Y29, Y29
-	VXORPS    X12, X12, X12
-	VXORPS    X13, X13, X13
-	VXORPS    X14, X14, X14
 	VXORPS    X15, X15, X15
 	TESTQ     CX, CX
 	JZ        q4kx4done
+	XORL      DX, DX
+	XORL      BX, BX
+	Q4KHLOAD
+	Q4KHUNPACK1
+	Q4KHUNPACK2
+	Q4KHSCALES
+	Q4KHMINS1
+	Q4KHMINS2
+	Q4KHMINS3
+	Q4KHSUPER1
+	Q4KHSUPER2
+	XCHGQ     R12, R13
+	MOVL      $144, DX
+	MOVL      $292, BX
 
 q4kx4loop:
+	VSUBPS  X7, X15, X15
+	XORL    AX, AX
+	CMPQ    CX, $1
+	CMOVQEQ AX, DX
+	CMOVQEQ AX, BX
 	PREFETCH4(R8, 0)
-	PREFETCH4(R8, 64)
-	PREFETCH4(R8, 128)
-	VPERMB (4+32*0)(DI), Y24, Y16
-	VPERMB (4+32*1)(DI), Y24, Y17
-	VPERMB (4+32*2)(DI), Y24, Y18
-	VPERMB (4+32*3)(DI), Y24, Y19
-	VPERMB (4+32*4)(DI), Y24, Y20
-	VPERMB (4+32*5)(DI), Y24, Y21
-	VPERMB (4+32*6)(DI), Y24, Y22
-	VPERMB (4+32*7)(DI), Y24, Y23
-	Q4KROW(SI, Y26, X12)
-	Q4KROW(R9, Y27, X13)
-	Q4KROW(R10, Y28, X14)
-	Q4KROW(R11, Y29, X15)
-	ADDQ $144, SI
-	ADDQ $144, R9
-	ADDQ $144, R10
-	ADDQ $144, R11
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q4kx4loop
+	Q4KACT(0, Y16, Y17)
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXORD  Y30, Y30, Y30
+	VPXORD  Y31, Y31, Y31
+	Q4KGROUP(0, Y16, Y17, Q4KACT(1, Y18, Y19), Q4KHLOAD, Q4KHUNPACK1, PREFETCH4(R8, 64))
+	Q4KGROUP(1, Y18, Y19, Q4KACT(2, Y20, Y21), Q4KHUNPACK2, Q4KHSCALES, PREFETCH4(R8, 128))
+	Q4KGROUP(2, Y20, Y21, Q4KACT(3, Y22, Y23), Q4KHMINS1, Q4KHMINS2, Q4KNONE)
+	Q4KGROUP(3, Y22, Y23, Q4KNONE, Q4KHMINS3, Q4KHSUPER1, Q4KNONE)
+	Q4KSUMS(0, Y8, Y26)
+	Q4KSUMS(1, Y9, Y27)
+	Q4KHSUPER2
+	Q4KSUMS(2, Y30, Y28)
+	Q4KSUMS(3, Y31, Y29)
+	XCHGQ   R12, R13
+	ROWS4NEXT(144, q4kx4loop)
 
 q4kx4done:
-	LANESUM(Y26, X12, 0)
-	LANESUM(Y27, X13, 32)
-	VMOVUPS Y28, Y10
-	LANESUM(Y10, X14, 0)
-	VMOVUPS Y29, Y11
-	LANESUM(Y11, X15, 32)
-	MOVQ   out+32(FP), AX
-	VMOVSS X12, 0(AX)
-	VMOVSS X13, 4(AX)
-	VMOVSS X14, 8(AX)
-	VMOVSS X15, 12(AX)
+	// laneSum for the four rows at once: transpose the lane sums so that
+	// lane l of every row is one xmm, and add them into sumf in order.
+	VUNPCKLPS    Y27, Y26, Y0
+	VUNPCKHPS    Y27, Y26, Y1
+	VUNPCKLPS    Y29, Y28, Y2
+	VUNPCKHPS    Y29, Y28, Y3
+	VUNPCKLPD    Y2, Y0, Y4
+	VUNPCKHPD    Y2, Y0, Y5
+	VUNPCKLPD    Y3, Y1, Y6
+	VUNPCKHPD    Y3, Y1, Y7
+	VADDPS       X4, X15, X15
+	VADDPS       X5, X15, X15
+	VADDPS       X6, X15, X15
+	VADDPS       X7, X15, X15
+	VEXTRACTF128 $1, Y4, X4
+	VEXTRACTF128 $1, Y5, X5
+	VEXTRACTF128 $1, Y6, X6
+	VEXTRACTF128 $1, Y7, X7
+	VADDPS       X4, X15, X15
+	VADDPS       X5, X15, X15
+	VADDPS       X6, X15, X15
+	VADDPS       X7, X15, X15
+	MOVQ         out+32(FP), AX
+	VMOVUPS      X15, (AX)
 	VZEROUPPER
 	RET
 
