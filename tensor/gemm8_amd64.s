@@ -8,11 +8,9 @@
 // server's batched decode).
 //
 // A 512-bit register holds two weight rows side by side: dword lane l
-// belongs to row l%2 of a pair. Each batch of eight weight blocks is
-// unpacked once per call onto the stack as unsigned bytes (Q8_0: w+128;
-// Q4_0: the raw nibble, w+8), the dwords of the pair's two rows
-// interleaved, so that one 8g-byte broadcast (VPBROADCASTQ,
-// VBROADCASTI32X4, VBROADCASTI64X4) gives g dwords of both rows to every
+// belongs to row l%2 of a pair. The weights are taken as unsigned bytes
+// (Q8_0: w+128; Q4_0: the raw nibble, w+8), the dwords of the pair's two
+// rows interleaved, so that each step gives g dwords of both rows to every
 // lane group. The activations come laid out by q8Lanes{16, 2, g}: vector v
 // takes lanes 2(gv+j)+ρ (j < g, both rows ρ), which hold its quants
 // 4(gs+j)..4(gs+j)+3 at step s, so that one VPDPBUSD per step adds 4g
@@ -26,18 +24,23 @@
 // q8_0Blocks' and q4_0Blocks', lane by lane in block order, so every output
 // equals the pure-Go kernel's bit for bit.
 //
-// Two rows per register halve the broadcast loads per product against one
-// row per 256-bit register, which the load ports otherwise bound; eight
-// rows per block step share each activation load four ways.
+// For g = 1 and 2, each batch of eight blocks is first unpacked onto the
+// stack, interleaved, once per call, and each step is one broadcast load
+// of 8g bytes (VPBROADCASTQ, VBROADCASTI32X4). Two rows per register halve
+// those loads per product against one row per 256-bit register, which the
+// load ports otherwise bound; eight rows per block step share each
+// activation load four ways. For g = 4 the two steps of a block are built
+// in registers straight from the weights (Z8UNITS*), which costs less than
+// storing them and loading them back as 32-byte broadcasts.
 //
 // Registers: SI, R9, R10, R11 = rows 0-3 (rows 4-7 at R8 = 4·stride
-// further), DI = the activations, CX = batches of eight blocks, DX = 8 ×
-// the block within its batch; Z16-Z23 the block's activation steps, Z24
-// the vectors' scales, Z25 their corrections, Z26-Z29 the running sums;
-// Z0-Z7 the pairs' integer sums, Z8-Z15 the broadcast weights. Stack
-// buffer (R12): pair p's unpacked batch at 512p, block b at
-// +64b, rows interleaved; the batch's scales as float32 at 2048, block b's
-// eight rows at +32b.
+// further), each at the current block, DI = the activations, CX = batches
+// of eight blocks, DX = 8 × the block within its batch; Z16-Z23 the
+// block's activation steps, Z24 the vectors' scales, Z25 their
+// corrections, Z26-Z29 the running sums; Z0-Z7 the pairs' integer sums,
+// Z8-Z15 the weight steps. Stack buffer (R12): pair p's unpacked batch at
+// 512p, block b at +64b, rows interleaved (g = 1, 2); the batch's scales
+// as float32 at 2048, block b's eight rows at +32b.
 
 // Z8PROLOGUE sets up the frame above, with the running sums zero.
 #define Z8PROLOGUE \
@@ -97,7 +100,7 @@
 // Z8SCALES: the batch's scales as float32 at 2048(R12), block b's eight
 // rows in order at +32b: each row's eight, transposed through pairs of
 // rows (Z10-Z13, Z16 = interleave) and quads (Z18-Z21, qwordIdx) into two
-// blocks per store (Z22-Z25, blockIdx). Clobbers Z8-Z25.
+// blocks per store (Z22-Z25, blockIdx). Clobbers Z8-Z15, Z17-Z25.
 #define Z8SCALES(SCALES) \
 	SCALES((SI), Y10); \
 	SCALES((R9), Y18); \
@@ -141,20 +144,27 @@
 	VMOVDQU  Y9, (512*p+64*b+32)(R12)
 
 // Z8PREPQ80, Z8PREPQ40: the batch's eight rows onto the stack buffer at
-// R12. Z16 = the interleaving indices, Y17 Q4_0's.
+// R12: their scales (all that g = 4 takes, Z8SCALESONLY*), then their
+// blocks. Z16 = the interleaving indices (kept by Z8SCALES), Y17 Q4_0's.
+#define Z8SCALESONLYQ80 \
+	VMOVDQU32 interleave<>(SB), Z16; \
+	Z8SCALES(Z8SCALESQ80)
+
+#define Z8SCALESONLYQ40 \
+	VMOVDQU32 interleave<>(SB), Z16; \
+	Z8SCALES(Z8SCALESQ40)
+
 #define Z8Q80PAIR(Ra, Rb, p) Z8BLOCKS(Z8Q80BLK, Ra, Rb, p)
 #define Z8Q40PAIR(Ra, Rb, p) Z8BLOCKS(Z8Q40BLK, Ra, Rb, p)
 
 #define Z8PREPQ80 \
-	VMOVDQU32 interleave<>(SB), Z16; \
-	Z8PAIRS(Z8Q80PAIR); \
-	Z8SCALES(Z8SCALESQ80)
+	Z8SCALESONLYQ80; \
+	Z8PAIRS(Z8Q80PAIR)
 
 #define Z8PREPQ40 \
-	VMOVDQU32 interleave<>(SB), Z16; \
+	Z8SCALESONLYQ40; \
 	VMOVDQU32 nibIdx<>(SB), Y17; \
-	Z8PAIRS(Z8Q40PAIR); \
-	Z8SCALES(Z8SCALESQ40)
+	Z8PAIRS(Z8Q40PAIR)
 
 // Z8ACTg: the block's activations at DI for g lanes per vector and row:
 // 8/g steps of 64 bytes (Z8LOAD4: four of them from o), then the scales
@@ -183,8 +193,9 @@
 	VMOVDQU32 64(DI), Z17; \
 	Z8TAIL(128)
 
-// Z8STEP: A += step s of block DX/8: pair p's unit of 8g bytes at +8gs,
-// broadcast by BCAST into W, against the vectors' quants in Zact.
+// Z8STEP: A += a step of block DX/8 for g = 1, 2: pair p's unit of 8g
+// bytes at o in the stack buffer, broadcast by BCAST into W, against the
+// vectors' quants in Zact.
 #define Z8STEP(BCAST, p, o, W, Zact, A) \
 	BCAST    (512*p+o)(R12)(DX*8), W; \
 	VPDPBUSD Zact, W, A
@@ -197,10 +208,11 @@
 	Z8STEP(BCAST, p, o+2*u, W2, Q2, A); \
 	Z8STEP(BCAST, p, o+3*u, W3, Q3, B)
 
-// Z8DOTg: A = pair p's exact integer sums of block DX/8 against the
-// vectors, split over each vector's g lanes per row (lane 2(gv+j)+ρ),
-// starting from the corrections. Two chains keep the VPDPBUSD latency
-// hidden where there are more than two steps. Clobbers B, Z8-Z15.
+// Z8DOTg: A = pair p's (Z8DOT4: the pair at Ra, Rb's) exact integer sums
+// of block DX/8 against the vectors, split over each vector's g lanes per
+// row (lane 2(gv+j)+ρ), starting from the corrections. Two chains keep the
+// VPDPBUSD latency hidden where there are more than two steps. Clobbers B,
+// Z8-Z15.
 #define Z8DOT1(p, A, B) \
 	VMOVDQA32 Z25, A; \
 	VPXORD    B, B, B; \
@@ -214,10 +226,31 @@
 	Z8FOUR(VBROADCASTI32X4, p, 0, 16, Z8, Z9, Z10, Z11, Z16, Z17, Z18, Z19, A, B); \
 	VPADDD    B, A, A
 
-#define Z8DOT4(p, A) \
+// Z8UNITSQ80, Z8UNITSQ40: g = 4's two steps of the block at Ra, Rb (a pair
+// of rows) straight from the weights, in registers: Z8 = dwords 0-3 of both
+// rows, interleaved, in both 256-bit halves; Z9 = dwords 4-7. Q8_0's bytes
+// are flipped to w+128; Q4_0's sixteen bytes, interleaved and doubled, are
+// split into low nibbles (dwords 0-3) and high (4-7). Clobbers Z11.
+#define Z8UNITSQ80(Ra, Rb) \
+	VPXORD    2 Ra, Y30, Y9; \
+	VPXORD    2 Rb, Y30, Y11; \
+	VMOVDQA64 Z9, Z8; \
+	VPERMT2D  Z11, Z27, Z8; \
+	VPERMT2D  Z11, Z28, Z9
+
+#define Z8UNITSQ40(Ra, Rb) \
+	VMOVDQU  2 Ra, X8; \
+	VMOVDQU  2 Rb, X11; \
+	VPERMT2D Z11, Z27, Z8; \
+	VPSRLW   $4, Z8, Z9; \
+	VPANDD   Z30, Z8, Z8; \
+	VPANDD   Z30, Z9, Z9
+
+#define Z8DOT4(UNITS, Ra, Rb, A) \
+	UNITS(Ra, Rb); \
 	VMOVDQA32 Z25, A; \
-	Z8STEP(VBROADCASTI64X4, p, 0, Z8, Z16, A); \
-	Z8STEP(VBROADCASTI64X4, p, 32, Z9, Z17, A)
+	VPDPBUSD  Z16, Z8, A; \
+	VPDPBUSD  Z17, Z9, A
 
 // Z8Q80: S += float32(A) * (dx*dy), as q8_0Blocks, with the rows' scales
 // dx loaded by BCAST from the block's at off. Clobbers B.
@@ -267,11 +300,11 @@
 	SUM(VBROADCASTF32X4, 2048, Z0, Z1, Z26); \
 	SUM(VBROADCASTF32X4, 2064, Z4, Z5, Z27)
 
-#define Z8BLOCK4(SUM) \
-	Z8DOT4(0, Z0); \
-	Z8DOT4(1, Z1); \
-	Z8DOT4(2, Z2); \
-	Z8DOT4(3, Z3); \
+#define Z8BLOCK4(UNITS, SUM) \
+	Z8DOT4(UNITS, (SI), (R9), Z0); \
+	Z8DOT4(UNITS, (R10), (R11), Z1); \
+	Z8DOT4(UNITS, (SI)(R8*1), (R9)(R8*1), Z2); \
+	Z8DOT4(UNITS, (R10)(R8*1), (R11)(R8*1), Z3); \
 	VPUNPCKLQDQ Z1, Z0, Z12; \
 	VPUNPCKHQDQ Z1, Z0, Z14; \
 	VPADDD      Z14, Z12, Z12; \
@@ -284,6 +317,9 @@
 	VPERMI2Q    Z13, Z12, Z1; \
 	VPADDD      Z1, Z0, Z0; \
 	SUM(VBROADCASTF64X4, 2048, Z0, Z1, Z26)
+
+#define Z8BLOCK4Q80(SUM) Z8BLOCK4(Z8UNITSQ80, SUM)
+#define Z8BLOCK4Q40(SUM) Z8BLOCK4(Z8UNITSQ40, SUM)
 
 // Z8NEXT: on to the next vector's outputs, or out when all nv are stored.
 #define Z8NEXT(out) \
@@ -364,12 +400,12 @@ out: \
 
 // Z8BODY: a whole kernel over batches of eight blocks of wsize bytes,
 // prepared by PREP into the 64-byte aligned stack buffer at R12, with Y30
-// = mask in every dword and Z31 the scale gather indices at scaleIdx+idx;
-// each block's activations (ablk bytes) loaded by ACT and met by
-// BLOCK(SUM); then the sums go out through STORE. Z20 and Z21 hold the
-// lane indices for g = 4's packing (the other kernels' activations take
-// those registers).
-#define Z8BODY(mask, idx, PREP, ACT, BLOCK, SUM, ablk, wsize, STORE, batch, blk, done, out) \
+// = mask in every dword, Z31 the scale gather indices at scaleIdx+idx and
+// whatever INIT sets up; each block's activations (ablk bytes) loaded by
+// ACT and met by BLOCK(SUM), the row pointers at the block; then the sums
+// go out through STORE. Z20 and Z21 hold the lane indices for g = 4's
+// packing (the other kernels' activations take those registers).
+#define Z8BODY(mask, idx, INIT, PREP, ACT, BLOCK, SUM, ablk, wsize, STORE, batch, blk, done, out) \
 	Z8PROLOGUE; \
 	JZ done; \
 	MOVL         mask, AX; \
@@ -378,18 +414,19 @@ out: \
 	VMOVDQU32    scaleIdx<>+idx(SB), X31; \
 	LEAQ         63(SP), R12; \
 	ANDQ         $~63, R12; \
+	INIT; \
 batch: \
 	PREP; \
 	VMOVDQU64 packIdx<>+0(SB), Z20; \
 	VMOVDQU64 packIdx<>+64(SB), Z21; \
-	ADDQ      $(8*wsize), SI; \
-	ADDQ      $(8*wsize), R9; \
-	ADDQ      $(8*wsize), R10; \
-	ADDQ      $(8*wsize), R11; \
-	XORQ DX, DX; \
+	XORQ      DX, DX; \
 blk: \
 	ACT; \
 	BLOCK(SUM); \
+	ADDQ $wsize, SI; \
+	ADDQ $wsize, R9; \
+	ADDQ $wsize, R10; \
+	ADDQ $wsize, R11; \
 	ADDQ $ablk, DI; \
 	ADDQ $8, DX; \
 	CMPQ DX, $64; \
@@ -398,6 +435,15 @@ blk: \
 	JNZ  batch; \
 done: \
 	STORE(out)
+
+// Z8NONE: no set-up of one's own (g = 1, 2).
+#define Z8NONE
+
+// Z8INIT4: g = 4's unit indices, a0, b0, ..., a3, b3 (Z27) and a4, b4,
+// ..., a7, b7 (Z28) of two tables, each twice.
+#define Z8INIT4 \
+	VMOVDQU64 unitIdx<>+0(SB), Z27; \
+	VMOVDQU64 unitIdx<>+64(SB), Z28
 
 // scaleIdx: VPERMT2W word indices of the f16 block scales within 128
 // bytes of weights: four Q8_0 blocks (bytes 0, 34, 68, 102) at +0, eight
@@ -467,6 +513,26 @@ DATA blockIdx<>+112(SB)/8, $14
 DATA blockIdx<>+120(SB)/8, $15
 GLOBL blockIdx<>(SB), RODATA|NOPTR, $128
 
+// unitIdx: VPERMT2D indices a0, b0, ..., a3, b3 (at +0) and a4, b4, ...,
+// a7, b7 (at +64) of two tables, each twice.
+DATA unitIdx<>+0(SB)/8, $0x0000001000000000
+DATA unitIdx<>+8(SB)/8, $0x0000001100000001
+DATA unitIdx<>+16(SB)/8, $0x0000001200000002
+DATA unitIdx<>+24(SB)/8, $0x0000001300000003
+DATA unitIdx<>+32(SB)/8, $0x0000001000000000
+DATA unitIdx<>+40(SB)/8, $0x0000001100000001
+DATA unitIdx<>+48(SB)/8, $0x0000001200000002
+DATA unitIdx<>+56(SB)/8, $0x0000001300000003
+DATA unitIdx<>+64(SB)/8, $0x0000001400000004
+DATA unitIdx<>+72(SB)/8, $0x0000001500000005
+DATA unitIdx<>+80(SB)/8, $0x0000001600000006
+DATA unitIdx<>+88(SB)/8, $0x0000001700000007
+DATA unitIdx<>+96(SB)/8, $0x0000001400000004
+DATA unitIdx<>+104(SB)/8, $0x0000001500000005
+DATA unitIdx<>+112(SB)/8, $0x0000001600000006
+DATA unitIdx<>+120(SB)/8, $0x0000001700000007
+GLOBL unitIdx<>(SB), RODATA|NOPTR, $128
+
 // packIdx: g = 4's VPERMI2Q indices, 128-bit lanes 0, 0, 2, 2 (at +0) and
 // 1, 1, 3, 3 (at +64) of two tables, alternately: summed, lane v0 of
 // rows 0-3, rows 4-7, then v1's.
@@ -493,29 +559,29 @@ GLOBL packIdx<>(SB), RODATA|NOPTR, $128
 // q8Lanes{16, 2, 1}; row i · vector v goes to dst[i + v·dstride/4]. nb: a
 // multiple of 8 blocks.
 TEXT ·gemmQ8_0x8VNNI(SB), 0, $2368-56
-	Z8BODY($0x80808080, 0, Z8PREPQ80, Z8ACT1, Z8BLOCK1, Z8Q80, 640, 34, Z8STORE1, q80x8batch, q80x8blk, q80x8done, q80x8out)
+	Z8BODY($0x80808080, 0, Z8NONE, Z8PREPQ80, Z8ACT1, Z8BLOCK1, Z8Q80, 640, 34, Z8STORE1, q80x8batch, q80x8blk, q80x8done, q80x8out)
 
 // func gemmQ8_0x4VNNI(w *byte, stride int, a *byte, nb int, dst *float32, dstride int, nv int)
 // As gemmQ8_0x8VNNI for nv ≤ 4 vectors laid out by q8Lanes{16, 2, 2}.
 TEXT ·gemmQ8_0x4VNNI(SB), 0, $2368-56
-	Z8BODY($0x80808080, 0, Z8PREPQ80, Z8ACT2, Z8BLOCK2, Z8Q80, 384, 34, Z8STORE2, q80x4batch, q80x4blk, q80x4done, q80x4out)
+	Z8BODY($0x80808080, 0, Z8NONE, Z8PREPQ80, Z8ACT2, Z8BLOCK2, Z8Q80, 384, 34, Z8STORE2, q80x4batch, q80x4blk, q80x4done, q80x4out)
 
 // func gemmQ8_0x2VNNI(w *byte, stride int, a *byte, nb int, dst *float32, dstride int, nv int)
 // As gemmQ8_0x8VNNI for nv ≤ 2 vectors laid out by q8Lanes{16, 2, 4}.
 TEXT ·gemmQ8_0x2VNNI(SB), 0, $2368-56
-	Z8BODY($0x80808080, 0, Z8PREPQ80, Z8ACT4, Z8BLOCK4, Z8Q80, 256, 34, Z8STORE4, q80x2batch, q80x2blk, q80x2done, q80x2out)
+	Z8BODY($0x80808080, 0, Z8INIT4, Z8SCALESONLYQ80, Z8ACT4, Z8BLOCK4Q80, Z8Q80, 256, 34, Z8STORE4, q80x2batch, q80x2blk, q80x2done, q80x2out)
 
 // func gemmQ4_0x8VNNI(w *byte, stride int, a *byte, nb int, dst *float32, dstride int, nv int)
 // As gemmQ8_0x8VNNI, for Q4_0 rows.
 TEXT ·gemmQ4_0x8VNNI(SB), 0, $2368-56
-	Z8BODY($0x0f0f0f0f, 16, Z8PREPQ40, Z8ACT1, Z8BLOCK1, Z8Q40, 640, 18, Z8STORE1, q40x8batch, q40x8blk, q40x8done, q40x8out)
+	Z8BODY($0x0f0f0f0f, 16, Z8NONE, Z8PREPQ40, Z8ACT1, Z8BLOCK1, Z8Q40, 640, 18, Z8STORE1, q40x8batch, q40x8blk, q40x8done, q40x8out)
 
 // func gemmQ4_0x4VNNI(w *byte, stride int, a *byte, nb int, dst *float32, dstride int, nv int)
 // As gemmQ8_0x4VNNI, for Q4_0 rows.
 TEXT ·gemmQ4_0x4VNNI(SB), 0, $2368-56
-	Z8BODY($0x0f0f0f0f, 16, Z8PREPQ40, Z8ACT2, Z8BLOCK2, Z8Q40, 384, 18, Z8STORE2, q40x4batch, q40x4blk, q40x4done, q40x4out)
+	Z8BODY($0x0f0f0f0f, 16, Z8NONE, Z8PREPQ40, Z8ACT2, Z8BLOCK2, Z8Q40, 384, 18, Z8STORE2, q40x4batch, q40x4blk, q40x4done, q40x4out)
 
 // func gemmQ4_0x2VNNI(w *byte, stride int, a *byte, nb int, dst *float32, dstride int, nv int)
 // As gemmQ8_0x2VNNI, for Q4_0 rows.
 TEXT ·gemmQ4_0x2VNNI(SB), 0, $2368-56
-	Z8BODY($0x0f0f0f0f, 16, Z8PREPQ40, Z8ACT4, Z8BLOCK4, Z8Q40, 256, 18, Z8STORE4, q40x2batch, q40x2blk, q40x2done, q40x2out)
+	Z8BODY($0x0f0f0f0f, 16, Z8INIT4, Z8SCALESONLYQ40, Z8ACT4, Z8BLOCK4Q40, Z8Q40, 256, 18, Z8STORE4, q40x2batch, q40x2blk, q40x2done, q40x2out)
