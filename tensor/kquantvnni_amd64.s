@@ -28,30 +28,37 @@ GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
 	VPADDD       T, X, X; \
 	VCVTDQ2PS    X, X
 
-// The decode kernel dotQ4Kx4VNNI takes four rows per super-block and does
-// the per-row bookkeeping for all four at once: one zmm holds the four
-// rows' 16-byte headers (d, dmin, twelve scale bytes), one lane each, and a
-// few byte shuffles unpack all 32 scales and 32 mins together. Each chunk
-// then costs two multiplies: VPMADDUBSW of the lane-ordered nibbles and
-// activations leaves words 2l and 2l+1 holding halves of lane l's sum
-// (each at most 2·15·128, no saturation), and VPDPWSSD against the scale
-// as the word pair (s, s) adds s·(lane sum) into dword l. The mins term
-// and the f16 super-scales of the four rows go through one vector each.
+// The decode kernel dotQ4Kx4VNNI (MatMul with one vector) takes four rows
+// per super-block and does the per-row bookkeeping for all four at once:
+// one zmm holds the four rows' 16-byte headers (d, dmin, twelve scale
+// bytes), one lane each, and a few byte shuffles unpack all 32 scales and
+// 32 mins together. Each chunk then costs two multiplies: VPMADDUBSW of the
+// lane-ordered nibbles and activations leaves words 2l and 2l+1 holding
+// halves of lane l's sum (each at most 2·15·128, no saturation), and
+// VPDPWSSD against the scale as the word pair (s, s) adds s·(lane sum)
+// into dword l. The mins term and the f16 super-scales of the four rows go
+// through one vector each.
+//
+// What depends on the activations alone is done once per MatMul by
+// layoutQ4KDecodeVNNI, into q4kDecodeBlock (448) bytes per super-block:
+// the 256 quants in lane order (as permuteQ8K), the bsum pairs (bs[2j],
+// bs[2j+1]) each in four dwords against q4kMinIdx's mins (j = 0-3 at 256,
+// 4-7 at 320), and the scale d at 384.
 //
 // The loop is software-pipelined: while it multiplies super-block i it
 // unpacks the headers of super-block i+1 into the other of two scratch
 // areas, its pieces placed between the rows' so that the shuffle-heavy
 // header work and the multiply-heavy row work issue side by side rather
 // than one waiting for the other. Registers across the loop: SI, R9, R10,
-// R11 the rows, DI the activations, DX and BX the next super-block's
-// offset in the rows and in the activations (0 on the last, which then
-// unpacks itself again, harmlessly), R12 and R13 this and the next
-// super-block's scratch, R8 8·stride for PREFETCH4; Y0, Y1 and Z2-Z6
-// temporaries of the rows and of the headers, X7 the next super-block's
-// mins term of each row, Y8, Y9, Y30, Y31 the rows' integer lanes, Z10-Z14
-// the index tables below, X15 the running sumf of each row, Y16-Y23 the
-// activation chunks in lane order, Y24 lanePerm, Y25 0x0f in every byte,
-// Y26-Y29 the rows' float lane sums.
+// R11 the rows, DI the activations, CX the super-blocks left in the
+// group, DX and BX the next header's offset from the rows and from the
+// activations, R12 and R13 this and the next super-block's scratch, R8
+// 16·stride for PREFETCH4 (the next call's rows: DRAM-resident weights
+// stream fastest from that far ahead); Y0, Y1 and Z2-Z6 temporaries of
+// the rows and of the headers, X7 the next super-block's mins term of each
+// row, Y8, Y9, Y30, Y31 the rows' integer lanes, Z10-Z14 the index tables
+// below, X15 the running sumf of each row, Y16-Y23 the activation chunks,
+// Y24 lanePerm, Y25 0x0f in every byte, Y26-Y29 the rows' float lane sums.
 
 // q4kShufA, q4kShufC: VPSHUFB indices that gather, per row lane, the scale
 // bytes q[0:12] (at header offset 4) that scaleMinK4 takes scales and mins
@@ -127,7 +134,7 @@ DATA q4kMinIdx<>+120(SB)/8, $0x003f003f002f002f
 GLOBL q4kMinIdx<>(SB), RODATA|NOPTR, $128
 
 // q4kBsumIdx: VPERMD indices that put the activation's bsum pair j (dword j
-// of its bsums) at dwords 4j..4j+3, against q4kMinIdx's mins.
+// of its bsums) at dwords 4j..4j+3, for the decode layout.
 DATA q4kBsumIdx<>+0(SB)/8, $0x0000000000000000
 DATA q4kBsumIdx<>+8(SB)/8, $0x0000000000000000
 DATA q4kBsumIdx<>+16(SB)/8, $0x0000000100000001
@@ -183,17 +190,17 @@ GLOBL q4kHdrIdx<>(SB), RODATA|NOPTR, $16
 	VPERMB.Z  Z4, Z11, K2, Z5; \
 	VMOVDQU64 Z5, 64(R13)
 
-// Q4KHMINS1-3: X3 = each row's Σ mins·(bsum pairs), exact.
+// Q4KHMINS1-3: X3 = each row's Σ mins·(bsum pairs), exact: the mins as
+// word pairs (m, m), row r chunk j at dword 4j+r, against the layout's bsum
+// pairs, and the four chunks of each row in a dword folded together.
 #define Q4KHMINS1 \
 	VPERMB.Z Z4, Z12, K2, Z3; \
 	VPERMB.Z Z4, Z13, K2, Z4; \
-	VMOVDQU  260(DI)(BX*1), Y5; \
-	VPERMD   Z5, Z14, Z6
+	VMOVDQU64 256(DI)(BX*1), Z6
 
 #define Q4KHMINS2 \
 	VPMADDWD  Z6, Z3, Z3; \
-	VMOVDQU64 q4kBsumIdx<>+64(SB), Z6; \
-	VPERMD    Z5, Z6, Z5; \
+	VMOVDQU64 320(DI)(BX*1), Z5; \
 	VPDPWSSD  Z5, Z4, Z3
 
 #define Q4KHMINS3 \
@@ -205,10 +212,9 @@ GLOBL q4kHdrIdx<>(SB), RODATA|NOPTR, $16
 // Q4KHSUPER1, Q4KHSUPER2: d·yd of row r to 128+8r(R13) and X7 = dmin·yd ·
 // (X3 as float) per row, dotK45's roundings.
 #define Q4KHSUPER1 \
-	VMOVDQU32   q4kHdrIdx<>(SB), X4; \
-	VPERMD      Z2, Z4, Z4; \
+	VPERMD      Z2, Z14, Z4; \
 	VCVTPH2PS   X4, Y4; \
-	VMULPS.BCST (DI)(BX*1), Y4, Y4; \
+	VMULPS.BCST 384(DI)(BX*1), Y4, Y4; \
 	VMOVUPS     Y4, 128(R13)
 
 #define Q4KHSUPER2 \
@@ -217,11 +223,11 @@ GLOBL q4kHdrIdx<>(SB), RODATA|NOPTR, $16
 	VCVTDQ2PS    X3, X3; \
 	VMULPS       X5, X3, X7
 
-// Q4KACT: Ya, Yb = the activation chunks 2g, 2g+1 of this super-block in
-// lane order.
+// Q4KACT: Ya, Yb = the activation chunks 2g, 2g+1 of this super-block, in
+// lane order in the layout.
 #define Q4KACT(g, Ya, Yb) \
-	VPERMB (4+64*g)(DI), Y24, Ya; \
-	VPERMB (36+64*g)(DI), Y24, Yb
+	VMOVDQU32 (64*g)(DI), Ya; \
+	VMOVDQU32 (32+64*g)(DI), Yb
 
 // Q4KQUAD: ACC += the scaled lane sums of chunks 2g, 2g+1 of row r at R
 // (nibble bytes 16+32g) against the activations Ya, Yb.
@@ -434,33 +440,45 @@ done: \
 // d·acc into 0(R11).
 #define GEMMQ6KVEC GEMMKLANES(GEMMQ6KPAIR, 512)
 
-// func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
-// Rows w, w+stride, w+2·stride, w+3·stride of nb super-blocks. The frame
-// holds the two 160-byte scratch areas, 64-byte aligned so that the
-// scale loads forward from the stores that wrote them.
-TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $448-40
+// func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, groups int, out *float32)
+// groups groups of four rows (row i at w + i·stride, nb ≥ 1 super-blocks
+// each) against the activations at a, laid out by layoutQ4KDecodeVNNI:
+// out[i] = row i's dot. The pipeline runs on from one group into the
+// next: the last super-block of a group unpacks the next group's first
+// header. The frame holds nb, the groups left, the offsets from a group's
+// last super-block to the next group's first (rows, activations), the
+// output pointer, and the two 160-byte scratch areas, 64-byte aligned so
+// that the scale loads forward from the stores that wrote them.
+TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $464-48
 	ROWS4ARGS
-	LEAQ      63(SP), R12
+	SHLQ      $1, R8
+	LEAQ      103(SP), R12
 	ANDQ      $-64, R12
 	LEAQ      192(R12), R13
+	MOVQ      CX, 0(SP)
+	MOVQ      groups+32(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      out+40(FP), AX
+	MOVQ      AX, 32(SP)
+	LEAQ      -1(CX), AX
+	IMULQ     $144, AX
+	LEAQ      (BX*4), DX
+	SUBQ      AX, DX
+	MOVQ      DX, 16(SP)
+	LEAQ      -1(CX), AX
+	IMULQ     $-448, AX
+	MOVQ      AX, 24(SP)
 	VMOVDQU32 lanePerm<>(SB), Y24
 	BROADCASTB($0x0f0f0f0f, Y25, X25)
 	VMOVDQU64 q4kScaleIdx<>+0(SB), Z10
 	VMOVDQU64 q4kScaleIdx<>+64(SB), Z11
 	VMOVDQU64 q4kMinIdx<>+0(SB), Z12
 	VMOVDQU64 q4kMinIdx<>+64(SB), Z13
-	VMOVDQU64 q4kBsumIdx<>+0(SB), Z14
+	VMOVDQU32 q4kHdrIdx<>(SB), X14
 	MOVQ      $0xf000f000f000f000, AX
 	KMOVQ     AX, K1
 	MOVQ      $0x5555555555555555, AX
 	KMOVQ     AX, K2
-	VPXORD    Y26, Y26, Y26
-	VPXORD    Y27, Y27, Y27
-	VPXORD    Y28, Y28, Y28
-	VPXORD    Y29, Y29, Y29
-	VXORPS    X15, X15, X15
-	TESTQ     CX, CX
-	JZ        q4kx4done
 	XORL      DX, DX
 	XORL      BX, BX
 	Q4KHLOAD
@@ -473,21 +491,36 @@ TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $448-40
 	Q4KHSUPER1
 	Q4KHSUPER2
 	XCHGQ     R12, R13
-	MOVL      $144, DX
-	MOVL      $292, BX
+
+q4kx4group:
+	VPXORD Y26, Y26, Y26
+	VPXORD Y27, Y27, Y27
+	VPXORD Y28, Y28, Y28
+	VPXORD Y29, Y29, Y29
+	VXORPS X15, X15, X15
 
 q4kx4loop:
-	VSUBPS  X7, X15, X15
-	XORL    AX, AX
-	CMPQ    CX, $1
-	CMOVQEQ AX, DX
-	CMOVQEQ AX, BX
+	// The next super-block's header: the next one in the rows, the next
+	// group's first after a group's last, this one again after the last.
+	MOVL $144, DX
+	MOVL $448, BX
+	CMPQ CX, $1
+	JNE  q4kx4body
+	MOVQ 16(SP), DX
+	MOVQ 24(SP), BX
+	CMPQ 8(SP), $1
+	JNE  q4kx4body
+	XORL DX, DX
+	XORL BX, BX
+
+q4kx4body:
+	VSUBPS X7, X15, X15
 	PREFETCH4(R8, 0)
 	Q4KACT(0, Y16, Y17)
-	VPXOR   Y8, Y8, Y8
-	VPXOR   Y9, Y9, Y9
-	VPXORD  Y30, Y30, Y30
-	VPXORD  Y31, Y31, Y31
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
+	VPXORD Y30, Y30, Y30
+	VPXORD Y31, Y31, Y31
 	Q4KGROUP(0, Y16, Y17, Q4KACT(1, Y18, Y19), Q4KHLOAD, Q4KHUNPACK1, PREFETCH4(R8, 64))
 	Q4KGROUP(1, Y18, Y19, Q4KACT(2, Y20, Y21), Q4KHUNPACK2, Q4KHSCALES, PREFETCH4(R8, 128))
 	Q4KGROUP(2, Y20, Y21, Q4KACT(3, Y22, Y23), Q4KHMINS1, Q4KHMINS2, Q4KNONE)
@@ -497,34 +530,102 @@ q4kx4loop:
 	Q4KHSUPER2
 	Q4KSUMS(2, Y30, Y28)
 	Q4KSUMS(3, Y31, Y29)
-	XCHGQ   R12, R13
-	ROWS4NEXT(144, q4kx4loop)
+	XCHGQ  R12, R13
+	ADDQ   $144, SI
+	ADDQ   $144, R9
+	ADDQ   $144, R10
+	ADDQ   $144, R11
+	ADDQ   $448, DI
+	DECQ   CX
+	JNZ    q4kx4loop
 
-q4kx4done:
-	// laneSum for the four rows at once: transpose the lane sums so that
-	// lane l of every row is one xmm, and add them into sumf in order.
+	// laneSum for the group's four rows at once: transpose the lane sums
+	// so that lane l of every row is one xmm, and add them into sumf in
+	// order. X7 (the next group's first mins term) stays.
 	VUNPCKLPS    Y27, Y26, Y0
 	VUNPCKHPS    Y27, Y26, Y1
 	VUNPCKLPS    Y29, Y28, Y2
 	VUNPCKHPS    Y29, Y28, Y3
-	VUNPCKLPD    Y2, Y0, Y4
-	VUNPCKHPD    Y2, Y0, Y5
-	VUNPCKLPD    Y3, Y1, Y6
-	VUNPCKHPD    Y3, Y1, Y7
-	VADDPS       X4, X15, X15
-	VADDPS       X5, X15, X15
-	VADDPS       X6, X15, X15
-	VADDPS       X7, X15, X15
-	VEXTRACTF128 $1, Y4, X4
-	VEXTRACTF128 $1, Y5, X5
-	VEXTRACTF128 $1, Y6, X6
-	VEXTRACTF128 $1, Y7, X7
-	VADDPS       X4, X15, X15
-	VADDPS       X5, X15, X15
-	VADDPS       X6, X15, X15
-	VADDPS       X7, X15, X15
-	MOVQ         out+32(FP), AX
+	VUNPCKLPD    Y2, Y0, Y8
+	VUNPCKHPD    Y2, Y0, Y9
+	VUNPCKLPD    Y3, Y1, Y30
+	VUNPCKHPD    Y3, Y1, Y31
+	VADDPS       X8, X15, X15
+	VADDPS       X9, X15, X15
+	VADDPS       X30, X15, X15
+	VADDPS       X31, X15, X15
+	VEXTRACTF128 $1, Y8, X8
+	VEXTRACTF128 $1, Y9, X9
+	VEXTRACTF32X4 $1, Y30, X30
+	VEXTRACTF32X4 $1, Y31, X31
+	VADDPS       X8, X15, X15
+	VADDPS       X9, X15, X15
+	VADDPS       X30, X15, X15
+	VADDPS       X31, X15, X15
+	MOVQ         32(SP), AX
 	VMOVUPS      X15, (AX)
+	ADDQ         $16, 32(SP)
+	DECQ         8(SP)
+	JZ           q4kx4done
+	MOVQ         16(SP), AX
+	SUBQ         $144, AX
+	ADDQ         AX, SI
+	ADDQ         AX, R9
+	ADDQ         AX, R10
+	ADDQ         AX, R11
+	MOVQ         24(SP), AX
+	SUBQ         $448, AX
+	ADDQ         AX, DI
+	MOVQ         0(SP), CX
+	JMP          q4kx4group
+
+q4kx4done:
+	VZEROUPPER
+	RET
+
+// func layoutQ4KDecodeVNNI(dst, a *byte, nb int)
+// The decode layout (see dotQ4Kx4VNNI) of the nb super-blocks of the Q8_K
+// row at a, into dst.
+TEXT ·layoutQ4KDecodeVNNI(SB), NOSPLIT, $0-24
+	MOVQ      dst+0(FP), DI
+	MOVQ      a+8(FP), SI
+	MOVQ      nb+16(FP), CX
+	VMOVDQU32 lanePerm<>(SB), Y24
+	VMOVDQU64 q4kBsumIdx<>+0(SB), Z14
+	VMOVDQU64 q4kBsumIdx<>+64(SB), Z15
+	TESTQ     CX, CX
+	JZ        q4klaydone
+
+q4klayloop:
+	VPERMB    4(SI), Y24, Y0
+	VPERMB    36(SI), Y24, Y1
+	VPERMB    68(SI), Y24, Y2
+	VPERMB    100(SI), Y24, Y3
+	VPERMB    132(SI), Y24, Y4
+	VPERMB    164(SI), Y24, Y5
+	VPERMB    196(SI), Y24, Y6
+	VPERMB    228(SI), Y24, Y7
+	VMOVDQU   Y0, 0(DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VMOVDQU   Y3, 96(DI)
+	VMOVDQU   Y4, 128(DI)
+	VMOVDQU   Y5, 160(DI)
+	VMOVDQU   Y6, 192(DI)
+	VMOVDQU   Y7, 224(DI)
+	VMOVDQU   260(SI), Y8
+	VPERMD    Z8, Z14, Z9
+	VPERMD    Z8, Z15, Z8
+	VMOVDQU64 Z9, 256(DI)
+	VMOVDQU64 Z8, 320(DI)
+	MOVL      (SI), AX
+	MOVL      AX, 384(DI)
+	ADDQ      $292, SI
+	ADDQ      $448, DI
+	DECQ      CX
+	JNZ       q4klayloop
+
+q4klaydone:
 	VZEROUPPER
 	RET
 

@@ -8,20 +8,18 @@ import (
 	"testing"
 )
 
-// randomQ4KRows fills rows Q4_K rows of n elements, stride bytes apart,
-// with arbitrary scale bytes and nibbles (every 6-bit scale and min, which
-// the quantizer rarely writes) and finite super-scales of either sign.
-func randomQ4KRows(rng *rand.Rand, rows, stride, n int) []byte {
-	w := make([]byte, (rows-1)*stride+n/QK_K*144)
-	for r := range rows {
-		for b := range n / QK_K {
-			x := w[r*stride+b*144 : r*stride+(b+1)*144]
-			for i := range x {
-				x[i] = byte(rng.IntN(256))
-			}
-			putHalf(x, float32(rng.NormFloat64()*1e-2))
-			putHalf(x[2:], float32(rng.NormFloat64()*1e-3))
+// randomQ4KRows fills rows Q4_K rows of n elements with arbitrary scale
+// bytes and nibbles (every 6-bit scale and min, which the quantizer rarely
+// writes) and finite super-scales of either sign.
+func randomQ4KRows(rng *rand.Rand, rows, n int) []byte {
+	w := make([]byte, rows*n/QK_K*144)
+	for b := 0; b < len(w); b += 144 {
+		x := w[b : b+144]
+		for i := range x {
+			x[i] = byte(rng.IntN(256))
 		}
+		putHalf(x, float32(rng.NormFloat64()*1e-2))
+		putHalf(x[2:], float32(rng.NormFloat64()*1e-3))
 	}
 	return w
 }
@@ -46,58 +44,73 @@ func randomQ8KRow(rng *rand.Rand, n int) []byte {
 	return a
 }
 
-// TestQ4KRows4ArbitraryBytes holds the four-row Q4_K kernel to dotQ4K bit
-// for bit on weights whose scale bytes and nibbles take every value.
-func TestQ4KRows4ArbitraryBytes(t *testing.T) {
-	fast, ok := fastDots4[Q4_K]
-	if !ok {
-		t.Skipf("no four-row Q4_K kernel on this CPU/build (kernels %q)", Kernels())
+// q4kDecodeKernel returns the GEMM kernel MatMul takes for one vector of
+// Q4_K weights, skipping the test when the CPU has none.
+func q4kDecodeKernel(tb testing.TB, m *Matrix) *gemmKernel {
+	tb.Helper()
+	g := m.gemmFor(1)
+	if g == nil {
+		tb.Skipf("no one-vector Q4_K kernel on this CPU/build (kernels %q)", Kernels())
 	}
+	return g
+}
+
+// TestQ4KDecodeArbitraryBytes holds MatMul's one-vector Q4_K kernel to
+// dotQ4K bit for bit on weights whose scale bytes and nibbles take every
+// value, against activations with arbitrary quants, over widths of one to
+// 43 super-blocks and two calls' worth of rows.
+func TestQ4KDecodeArbitraryBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
-	for _, tc := range []struct{ n, pad int }{{256, 0}, {512, 144}, {2048, 0}, {4096, 288}, {11008, 16}} {
-		t.Run(fmt.Sprintf("n=%d/pad=%d", tc.n, tc.pad), func(t *testing.T) {
-			stride := tc.n/QK_K*144 + tc.pad
+	for _, cols := range []int{256, 512, 2048, 4096, 11008} {
+		const rows = 32
+		m, err := NewMatrix(Q4_K, rows, cols, randomQ4KRows(rng, rows, cols))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := q4kDecodeKernel(t, m)
+		t.Run(fmt.Sprintf("cols=%d", cols), func(t *testing.T) {
+			grp := make([]byte, g.groupBytes(cols))
 			for range 8 {
-				w, a := randomQ4KRows(rng, 4, stride, tc.n), randomQ8KRow(rng, tc.n)
-				var got [4]float32
-				fast(w, stride, a, nil, tc.n, got[:])
-				for r := range 4 {
-					want := dotQ4K(w[r*stride:r*stride+tc.n/QK_K*144], a, tc.n)
-					if math.Float32bits(got[r]) != math.Float32bits(want) {
-						t.Fatalf("row %d: got %v (%#x), pure Go %v (%#x)", r, got[r], math.Float32bits(got[r]), want, math.Float32bits(want))
-					}
+				a := randomQ8KRow(rng, cols)
+				g.layout(grp, a, 0, cols)
+				dst := make([]float32, rows)
+				for r := 0; r < rows; r += g.rows {
+					g.run(m, r, grp, a, 1, dst)
 				}
+				checkOutputs(t, m, a, 1, dst)
 			}
 		})
 	}
 }
 
-// BenchmarkQ4KRows4 runs the four-row Q4_K kernel alone over 2048-element
-// rows: the same four rows again and again (L1, pure compute), 256 rows
-// (L2) and 64 MiB of rows (DRAM). MB/s is weight bytes read; cpu-ns/op the CPU time, which
-// background load disturbs less.
-func BenchmarkQ4KRows4(b *testing.B) {
-	fast, ok := fastDots4[Q4_K]
-	if !ok {
-		b.Skipf("no four-row Q4_K kernel on this CPU/build (kernels %q)", Kernels())
-	}
-	const n = 2048
-	rb := n / QK_K * 144
+// BenchmarkQ4KDecode runs the one-vector Q4_K kernel alone over
+// 2048-element rows, four at a time: the same four rows again and again
+// (L1, pure compute), 256 rows (L2) and 64 MiB of rows (DRAM). MB/s is
+// weight bytes read; cpu-ns/op the CPU time, which background load
+// disturbs less.
+func BenchmarkQ4KDecode(b *testing.B) {
+	const cols = 2048
 	rng := rand.New(rand.NewPCG(13, 13))
-	a := randomQ8KRow(rng, n)
+	a := randomQ8KRow(rng, cols)
 	for _, tc := range []struct {
 		name string
 		rows int
-	}{{"L1", 4}, {"L2", 256}, {"DRAM", 64 << 20 / rb &^ 3}} {
-		w := randomQ4KRows(rng, tc.rows, rb, n)
+	}{{"L1", 16}, {"L2", 256}, {"DRAM", 64 << 20 / (cols / QK_K * 144) &^ 15}} {
+		m, err := NewMatrix(Q4_K, tc.rows, cols, randomQ4KRows(rng, tc.rows, cols))
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := q4kDecodeKernel(b, m)
+		grp := make([]byte, g.groupBytes(cols))
+		g.layout(grp, a, 0, cols)
+		dst := make([]float32, tc.rows)
 		b.Run(tc.name, func(b *testing.B) {
-			b.SetBytes(int64(4 * rb))
-			var out [4]float32
+			b.SetBytes(int64(g.rows * m.rowBytes))
 			r := 0
 			cpu0 := processCPU()
 			for b.Loop() {
-				fast(w[r*rb:], rb, a, nil, n, out[:])
-				if r += 4; r == tc.rows {
+				g.run(m, r, grp, a, 1, dst)
+				if r += g.rows; r == tc.rows {
 					r = 0
 				}
 			}

@@ -31,9 +31,6 @@ func dotQ8_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]fl
 func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
 
 //go:noescape
-func dotQ4Kx4VNNI(w *byte, stride int, a *byte, nb int, out *[4]float32)
-
-//go:noescape
 func dotF32AVX2(a, b *byte, n int) float32
 
 //go:noescape
@@ -71,7 +68,6 @@ func init() {
 	fastGemm[Q8_0] = gemmRowsQ8(gemmQ8_0VNNI, q8_0Blocks, 34, 128)
 	fastGemm[Q4_0] = gemmRowsQ8(gemmQ4_0VNNI, q4_0Blocks, 18, 8)
 	if cpu.X86.HasAVX512VBMI {
-		fastDots4[Q4_K] = rows4K(dotQ4Kx4VNNI, 144)
 		fastGemm[Q4_K] = gemmRowsK(gemmQ4KVNNI, 144, gemmQ4KBlock, gemmLayoutQ4K, gemmGroupQ4K)
 		fastGemm[Q6_K] = gemmRowsK(gemmQ6KVNNI, 210, gemmQ6KBlock, gemmLayoutQ6K, gemmGroupQ6K)
 	}
