@@ -23,11 +23,16 @@ const (
 	// q4kDecodeRows is how many rows one call takes: four groups of four,
 	// the kernel's pipeline running on from one group into the next.
 	q4kDecodeRows = 16
+	// q4kDecodeVecs is the most vectors MatMul gives the kernel, one call
+	// each while the sixteen rows stay in cache: up to here that beats the
+	// sixteen-vector GEMM kernel, whose per-vector cost is higher until its
+	// lanes fill.
+	q4kDecodeVecs = 7
 )
 
 // The one-vector Q4_K kernel goes in as the narrowest of MatMul's GEMM
-// kernels, whose path lays the activation row out once per MatMul rather
-// than once per four rows.
+// kernels, whose path lays each activation row out once per MatMul rather
+// than once per four rows; it takes a few vectors one after another.
 func init() {
 	if noAsm || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C ||
 		!cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW ||
@@ -35,26 +40,30 @@ func init() {
 		return
 	}
 	narrowGemms[Q4_K] = append(narrowGemms[Q4_K], &gemmKernel{
-		rows: q4kDecodeRows, vecs: 1, minVecs: 1, maxVecs: 1,
-		groupBytes: func(cols int) int { return cols / QK_K * q4kDecodeBlock },
+		rows: q4kDecodeRows, vecs: q4kDecodeVecs, minVecs: 1, maxVecs: q4kDecodeVecs,
+		groupBytes: func(cols int) int { return q4kDecodeVecs * cols / QK_K * q4kDecodeBlock },
 		layout:     layoutQ4KDecode,
 		run:        runQ4KDecode,
 	})
 }
 
-// layoutQ4KDecode is the kernel's gemmKernel.layout; with one vector per
-// group, lane is always 0.
-func layoutQ4KDecode(dst, a []byte, _, cols int) {
+// layoutQ4KDecode is the kernel's gemmKernel.layout: vector lane's row
+// goes to the lane-th slot of the group.
+func layoutQ4KDecode(dst, a []byte, lane, cols int) {
 	if nb := cols / QK_K; nb > 0 {
+		dst = dst[lane*nb*q4kDecodeBlock:]
 		_, _ = dst[nb*q4kDecodeBlock-1], a[nb*q8KBytes-1]
 		layoutQ4KDecodeVNNI(&dst[0], &a[0], nb)
 	}
 }
 
 // runQ4KDecode is the kernel's gemmKernel.run: rows r to r+q4kDecodeRows-1
-// against the one laid-out vector in grp.
-func runQ4KDecode(m *Matrix, r int, grp, _ []byte, _ int, dst []float32) {
+// against each of the nv laid-out vectors in grp.
+func runQ4KDecode(m *Matrix, r int, grp, _ []byte, nv int, dst []float32) {
 	nb, rb := m.Cols/QK_K, m.rowBytes
-	_, _, _ = m.Data[(r+q4kDecodeRows)*rb-1], grp[nb*q4kDecodeBlock-1], dst[r+q4kDecodeRows-1]
-	dotQ4Kx4VNNI(&m.Data[r*rb], rb, &grp[0], nb, q4kDecodeRows/4, &dst[r])
+	for i := range nv {
+		a, out := grp[i*nb*q4kDecodeBlock:], dst[i*m.Rows:]
+		_, _, _ = m.Data[(r+q4kDecodeRows)*rb-1], a[nb*q4kDecodeBlock-1], out[r+q4kDecodeRows-1]
+		dotQ4Kx4VNNI(&m.Data[r*rb], rb, &a[0], nb, q4kDecodeRows/4, &out[r])
+	}
 }

@@ -70,6 +70,13 @@ func init() {
 	if cpu.X86.HasAVX512VBMI {
 		fastGemm[Q4_K] = gemmRowsK(gemmQ4KVNNI, 144, gemmQ4KBlock, gemmLayoutQ4K, gemmGroupQ4K)
 		fastGemm[Q6_K] = gemmRowsK(gemmQ6KVNNI, 210, gemmQ6KBlock, gemmLayoutQ6K, gemmGroupQ6K)
+		if _, ok := fastDots4[Q6_K]; ok {
+			// Below about twelve vectors the four-row decode kernel, once per
+			// vector, beats this GEMM's half-empty lanes. (q6k4_amd64.go's
+			// init, which registers it, runs first: the go command hands a
+			// package's files to the compiler sorted by name.)
+			fastGemm[Q6_K].minVecs = 12
+		}
 	}
 }
 
