@@ -7,9 +7,11 @@ import (
 
 // gemmKernel multiplies a few weight rows by a group of activation vectors
 // per call, unpacking each weight block once for the whole group: MatMul
-// uses it when it has more than one vector (prompt prefill, batched decode).
-// The activations are first re-laid out per group of vecs vectors into the
-// form the kernel reads. Every output equals the single-row kernel's bit
+// uses it for the vector counts in its range (prompt prefill, batched
+// decode; Q4_K's decode kernel, which wants its activation row laid out
+// once per MatMul, takes even one vector this way). The activations are
+// first re-laid out per group of vecs vectors into the form the kernel
+// reads. Every output equals the single-row kernel's bit
 // for bit.
 type gemmKernel struct {
 	rows, vecs int // weight rows and activation vectors per call

@@ -77,9 +77,10 @@ func (m *Matrix) Row(r int, dst []float32) error {
 // MatMul computes n matrix-vector products: for each activation vector x_i =
 // x[i*Cols:(i+1)*Cols], dst[i*Rows+r] = W_r · x_i. Like ggml, it first
 // quantizes each x_i to VecDotType(Type) and then runs the integer block dot
-// products, rows split over p's workers. With more than one vector and a
-// GEMM kernel for Type and n, each weight block is unpacked once for a
-// group of vectors rather than once per vector. With a Pool, repeated
+// products, rows split over p's workers. With a GEMM kernel for Type and n
+// (gemmFor), the activations are laid out once per call for it, and with
+// several vectors each weight block is unpacked once for a group of them
+// rather than once per vector. With a Pool, repeated
 // calls reuse its scratch and do not allocate; p == nil runs on the caller
 // and allocates the scratch per call. x and dst may be longer than needed.
 func (m *Matrix) MatMul(dst, x []float32, n int, p *Pool) error {
