@@ -35,6 +35,11 @@
 // running float sums need: the four sums advance together, block after
 // block, without a transposition. The block scales are gathered by word
 // permutes into the same layout.
+//
+// On Zen 4 these kernels are bound by the vector pipes, the permutes above
+// all, rather than by loads: where a result can go through memory instead
+// of a shuffle (Q4_0's block terms and upper scales through a scratch line)
+// or a second load can be saved (Q8_0's tables), that is the faster way.
 
 // Registers of the decode kernels:
 //
@@ -44,27 +49,28 @@
 //	Z15, Z16 accumulator starts (minus the bias sums) of blocks 4-7, 0-3
 //	Z17-Z20  activations: quants 16-31 and 0-15 of blocks 4-7, then 0-3
 //	X21      the four rows' running sums, lane r: row r
-//	Z22, Z23 VPERMPS indices spreading dy over the rows
+//	Z23      VPERMPS indices spreading four dy over the rows
 //	Z24      bias bytes (Q8_0: 0x80, also the sign flip; Q4_0: 0x08)
 //	Z25, Z26 byte permutes of quants 16-31, 0-15 from 34-byte blocks
 //	Z27      scale word permute
 //	Z28      Q8_0: weight scales of blocks 4-7; Q4_0: the high-nibble matrix
+//	Z29, Z30 Q8_0: weight bytes 64-127, 200-263 of the row at hand
 //	Z29      Q4_0: 0x0f bytes
 //	Z30, Z31 Q4_0: byte permutes of blocks 4-7, 0-3 from 18-byte blocks
 //	K1-K4    scale word lanes of rows 0-3
+//	DX       Q4_0: a 64-byte aligned scratch of 192 bytes in the frame
 
 // ROWS4PROLOGUE: SI, R9, R10, R11 = the four rows, DI = activations, R8 =
 // activation scales (float32), CX = batches of eight blocks, R13 =
-// 8·stride for PREFETCH4, the registers shared by both kernels set up with
-// the bias bytes v. Flags: CX == 0.
+// 16·stride for PREFETCH4 (four groups on: these kernels run through a
+// group fast enough that two groups ahead measured slower from DRAM), the
+// registers shared by both kernels set up with the bias bytes v. Flags:
+// CX == 0.
 #define ROWS4PROLOGUE(v) \
 	MOVQ         ad+24(FP), R8; \
 	ROWPTRS4; \
-	LEAQ         (SI)(BX*8), R12; \
-	LEAQ         (R9)(BX*8), R13; \
-	LEAQ         (R10)(BX*8), DX; \
-	LEAQ         (R11)(BX*8), BX; \
-	XORQ         AX, AX; \
+	MOVQ         BX, R13; \
+	SHLQ         $4, R13; \
 	VXORPS       X21, X21, X21; \
 	MOVL         v, CX; \
 	VPBROADCASTD CX, Z24; \
@@ -138,35 +144,45 @@
 	VCVTDQ2PS Z4, Z4; \
 	VCVTDQ2PS Z5, Z5
 
-// ROWS4SUM: X21 += the block terms in A (blocks 0-3) and B (4-7), lane j
+// ROWS4SUM: X21 += the block terms in Z4 (blocks 0-3) and Z5 (4-7), lane j
 // dword r: row r's term of block j, block after block. Clobbers Z6.
-#define ROWS4SUM(A, XA, B, XB) \
-	VADDPS        XA, X21, X21; \
-	VEXTRACTF32X4 $1, A, X6; \
+#define ROWS4SUM \
+	VADDPS        X4, X21, X21; \
+	VEXTRACTF32X4 $1, Z4, X6; \
 	VADDPS        X6, X21, X21; \
-	VEXTRACTF32X4 $2, A, X6; \
+	VEXTRACTF32X4 $2, Z4, X6; \
 	VADDPS        X6, X21, X21; \
-	VEXTRACTF32X4 $3, A, X6; \
+	VEXTRACTF32X4 $3, Z4, X6; \
 	VADDPS        X6, X21, X21; \
-	VADDPS        XB, X21, X21; \
-	VEXTRACTF32X4 $1, B, X6; \
+	VADDPS        X5, X21, X21; \
+	VEXTRACTF32X4 $1, Z5, X6; \
 	VADDPS        X6, X21, X21; \
-	VEXTRACTF32X4 $2, B, X6; \
+	VEXTRACTF32X4 $2, Z5, X6; \
 	VADDPS        X6, X21, X21; \
-	VEXTRACTF32X4 $3, B, X6; \
+	VEXTRACTF32X4 $3, Z5, X6; \
 	VADDPS        X6, X21, X21
 
-// ROWS4PREFETCH: fetch into L2 the weights o bytes into the batch of the
-// four rows two groups on (see PREFETCH4).
-#define ROWS4PREFETCH(o) \
-	PREFETCHT1 o(R12)(AX*1); \
-	PREFETCHT1 o(R13)(AX*1); \
-	PREFETCHT1 o(DX)(AX*1); \
-	PREFETCHT1 o(BX)(AX*1)
+// ROWS4SUMMEM: the same through the 64-byte aligned scratch at DX: a store
+// and loads cost less than the extracts where the loads have room (Q4_0;
+// Q8_0 runs faster with the extracts).
+#define ROWS4SUMMEM \
+	VMOVAPS Z4, (DX); \
+	VMOVAPS Z5, 64(DX); \
+	VADDPS  X4, X21, X21; \
+	VADDPS  16(DX), X21, X21; \
+	VADDPS  32(DX), X21, X21; \
+	VADDPS  48(DX), X21, X21; \
+	VADDPS  X5, X21, X21; \
+	VADDPS  80(DX), X21, X21; \
+	VADDPS  96(DX), X21, X21; \
+	VADDPS  112(DX), X21, X21
 
 // ROWS4NEXTBATCH: on to the next batch of eight blocks of wsize bytes.
 #define ROWS4NEXTBATCH(wsize, loop) \
-	ADDQ $wsize, AX; \
+	ADDQ $wsize, SI; \
+	ADDQ $wsize, R9; \
+	ADDQ $wsize, R10; \
+	ADDQ $wsize, R11; \
 	ADDQ $272, DI; \
 	ADDQ $32, R8; \
 	DECQ CX; \
@@ -185,17 +201,20 @@
 
 // Q80ROW: accumulators A (blocks 0-3) and B (4-7) of the Q8_0 row at R,
 // its scales into the lanes of mask K of Z14 (blocks 0-3) and Z28 (4-7).
+// The tables shared by a scale and a byte permute are loaded once.
 #define Q80ROW(R, K, A, B) \
-	VMOVDQU64 (R)(AX*1), Z0; \
-	VPERMI2W  64(R)(AX*1), Z0, K, Z14; \
-	VPERMT2B  64(R)(AX*1), Z26, Z0; \
-	VMOVDQU64 8(R)(AX*1), Z1; \
-	VPERMT2B  72(R)(AX*1), Z25, Z1; \
-	VMOVDQU64 136(R)(AX*1), Z2; \
-	VPERMI2W  200(R)(AX*1), Z2, K, Z28; \
-	VPERMT2B  200(R)(AX*1), Z26, Z2; \
-	VMOVDQU64 144(R)(AX*1), Z3; \
-	VPERMT2B  208(R)(AX*1), Z25, Z3; \
+	VMOVDQU64 (R), Z0; \
+	VMOVDQU64 64(R), Z29; \
+	VPERMI2W  Z29, Z0, K, Z14; \
+	VPERMT2B  Z29, Z26, Z0; \
+	VMOVDQU64 8(R), Z1; \
+	VPERMT2B  72(R), Z25, Z1; \
+	VMOVDQU64 136(R), Z2; \
+	VMOVDQU64 200(R), Z30; \
+	VPERMI2W  Z30, Z2, K, Z28; \
+	VPERMT2B  Z30, Z26, Z2; \
+	VMOVDQU64 144(R), Z3; \
+	VPERMT2B  208(R), Z25, Z3; \
 	VPXORD    Z0, Z24, Z0; \
 	VPXORD    Z1, Z24, Z1; \
 	VPXORD    Z2, Z24, Z2; \
@@ -210,11 +229,11 @@ TEXT ·dotQ8_0x4VNNI(SB), NOSPLIT, $0-48
 	VMOVDQU64 rows4ScaleIdx<>+0(SB), Z27
 
 q80x4loop:
-	ROWS4PREFETCH(0)
-	ROWS4PREFETCH(64)
-	ROWS4PREFETCH(128)
-	ROWS4PREFETCH(192)
-	ROWS4PREFETCH(256)
+	PREFETCH4(R13, 0)
+	PREFETCH4(R13, 64)
+	PREFETCH4(R13, 128)
+	PREFETCH4(R13, 192)
+	PREFETCH4(R13, 256)
 	ROWS4ACT
 	VMOVDQA64 Z27, Z28
 	Q80ROW(SI, K1, Z4, Z5)
@@ -230,22 +249,23 @@ q80x4loop:
 	VCVTPH2PS Y28, Z7
 	VMULPS    Z13, Z7, Z7
 	VMULPS    Z7, Z5, Z5
-	ROWS4SUM(Z4, X4, Z5, X5)
+	ROWS4SUM
 	ROWS4NEXTBATCH(272, q80x4loop)
 
 q80x4done:
 	ROWS4EPILOGUE
 
 // Q40ROW: accumulators A (blocks 0-3) and B (4-7) of the Q4_0 row at R, its
-// scales into the lanes of mask K of Z14. The low nibbles meet quants 0-15,
-// the high ones (shifted down by a GF(2) affine map) quants 16-31.
+// scales into the lanes of mask K of Z14. Blocks 0-3 come from bytes
+// 0-127, blocks 4-7 from 64-127 and 80-143 (the batch's last byte is 143).
+// The low nibbles meet quants 0-15, the high ones (shifted down by a GF(2)
+// affine map) quants 16-31.
 #define Q40ROW(R, K, A, B) \
-	VMOVDQU64      (R)(AX*1), Z0; \
-	VMOVDQU64      64(R)(AX*1), Z1; \
-	VMOVDQU        128(R)(AX*1), X2; \
+	VMOVDQU64      (R), Z0; \
+	VMOVDQU64      64(R), Z1; \
 	VPERMI2W       Z1, Z0, K, Z14; \
 	VPERMT2B       Z1, Z31, Z0; \
-	VPERMT2B       Z2, Z30, Z1; \
+	VPERMT2B       80(R), Z30, Z1; \
 	VPANDD         Z0, Z29, Z2; \
 	VGF2P8AFFINEQB $0, Z28, Z0, Z0; \
 	VPANDD         Z1, Z29, Z3; \
@@ -254,9 +274,11 @@ q80x4done:
 
 // func dotQ4_0x4VNNI(w *byte, stride int, a *byte, ad *float32, nb int, out *[4]float32)
 // Rows w, w+stride, w+2·stride, w+3·stride; nb: a multiple of 8 blocks.
-TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $0-48
+TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $256-48
 	ROWS4PROLOGUE($0x08080808)
 	JZ           q40x4done
+	LEAQ         63(SP), DX
+	ANDQ         $~63, DX
 	VMOVDQU64    rows4ScaleIdx<>+64(SB), Z27
 	VPBROADCASTQ rows4Q40Bits<>+0(SB), Z28
 	VPBROADCASTD rows4Q40Bits<>+8(SB), Z29
@@ -264,9 +286,9 @@ TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $0-48
 	VMOVDQU64    rows4Q40Idx<>+0(SB), Z31
 
 q40x4loop:
-	ROWS4PREFETCH(0)
-	ROWS4PREFETCH(64)
-	ROWS4PREFETCH(128)
+	PREFETCH4(R13, 0)
+	PREFETCH4(R13, 64)
+	PREFETCH4(R13, 128)
 	ROWS4ACT
 	Q40ROW(SI, K1, Z4, Z5)
 	Q40ROW(R9, K2, Z6, Z7)
@@ -274,15 +296,16 @@ q40x4loop:
 	Q40ROW(R11, K4, Z10, Z11)
 	ROWS4TREE
 
-	// float32(sumi) * dx * dy, as q4_0Blocks.
+	// float32(sumi) * dx * dy, as q4_0Blocks; the upper scales converted
+	// from the scratch rather than extracted.
+	VMOVDQA64     Z14, 128(DX)
 	VCVTPH2PS     Y14, Z6
-	VEXTRACTI64X4 $1, Z14, Y7
-	VCVTPH2PS     Y7, Z7
+	VCVTPH2PS     160(DX), Z7
 	VMULPS        Z6, Z4, Z4
 	VMULPS        Z12, Z4, Z4
 	VMULPS        Z7, Z5, Z5
 	VMULPS        Z13, Z5, Z5
-	ROWS4SUM(Z4, X4, Z5, X5)
+	ROWS4SUMMEM
 	ROWS4NEXTBATCH(144, q40x4loop)
 
 q40x4done:
@@ -311,8 +334,8 @@ DATA rows4ActIdx<>+120(SB)/8, $0x7f7e7d7c7b7a7978
 GLOBL rows4ActIdx<>(SB), RODATA|NOPTR, $128
 
 // rows4Q40Idx: VPERMT2B byte indices of the nibbles of eight 18-byte Q4_0
-// blocks, sixteen bytes per block: blocks 0-3 within the batch's first 128
-// bytes (+0), blocks 4-7 within the bytes from 64 on (+64).
+// blocks, sixteen bytes per block: blocks 0-3 within the batch's bytes
+// 0-127 (+0), blocks 4-7 within bytes 64-127 then 80-143 (+64).
 DATA rows4Q40Idx<>+0(SB)/8, $0x0908070605040302
 DATA rows4Q40Idx<>+8(SB)/8, $0x11100f0e0d0c0b0a
 DATA rows4Q40Idx<>+16(SB)/8, $0x1b1a191817161514
@@ -327,8 +350,8 @@ DATA rows4Q40Idx<>+80(SB)/8, $0x232221201f1e1d1c
 DATA rows4Q40Idx<>+88(SB)/8, $0x2b2a292827262524
 DATA rows4Q40Idx<>+96(SB)/8, $0x3534333231302f2e
 DATA rows4Q40Idx<>+104(SB)/8, $0x3d3c3b3a39383736
-DATA rows4Q40Idx<>+112(SB)/8, $0x4746454443424140
-DATA rows4Q40Idx<>+120(SB)/8, $0x4f4e4d4c4b4a4948
+DATA rows4Q40Idx<>+112(SB)/8, $0x7776757473727170
+DATA rows4Q40Idx<>+120(SB)/8, $0x7f7e7d7c7b7a7978
 GLOBL rows4Q40Idx<>(SB), RODATA|NOPTR, $128
 
 // rows4ScaleIdx: VPERMI2W word indices of the f16 block scales, word 4j+r
@@ -359,8 +382,8 @@ DATA rows4Q40Bits<>+0(SB)/8, $0x1020408000000000
 DATA rows4Q40Bits<>+8(SB)/4, $0x0f0f0f0f
 GLOBL rows4Q40Bits<>(SB), RODATA|NOPTR, $12
 
-// rows4DyIdx: VPERMPS indices spreading activation scales 0-3 (+0) and 4-7
-// (+64) over the four rows: dword 4j+r = scale j.
+// rows4DyIdx: VPERMPS indices spreading four activation scales over the
+// four rows: dword 4j+r = scale j.
 DATA rows4DyIdx<>+0(SB)/8, $0x0000000000000000
 DATA rows4DyIdx<>+8(SB)/8, $0x0000000000000000
 DATA rows4DyIdx<>+16(SB)/8, $0x0000000100000001
@@ -369,15 +392,7 @@ DATA rows4DyIdx<>+32(SB)/8, $0x0000000200000002
 DATA rows4DyIdx<>+40(SB)/8, $0x0000000200000002
 DATA rows4DyIdx<>+48(SB)/8, $0x0000000300000003
 DATA rows4DyIdx<>+56(SB)/8, $0x0000000300000003
-DATA rows4DyIdx<>+64(SB)/8, $0x0000000400000004
-DATA rows4DyIdx<>+72(SB)/8, $0x0000000400000004
-DATA rows4DyIdx<>+80(SB)/8, $0x0000000500000005
-DATA rows4DyIdx<>+88(SB)/8, $0x0000000500000005
-DATA rows4DyIdx<>+96(SB)/8, $0x0000000600000006
-DATA rows4DyIdx<>+104(SB)/8, $0x0000000600000006
-DATA rows4DyIdx<>+112(SB)/8, $0x0000000700000007
-DATA rows4DyIdx<>+120(SB)/8, $0x0000000700000007
-GLOBL rows4DyIdx<>(SB), RODATA|NOPTR, $128
+GLOBL rows4DyIdx<>(SB), RODATA|NOPTR, $64
 
 // GATHER4: the low four words of Z = the f16 words at R+o, R+o+s, R+o+2s,
 // R+o+3s (s = 34 or 18; Z29 holds the word indices), through a two-table
