@@ -18,9 +18,10 @@ func quantQ8_1AVX512(x *float32, y *byte, nb int)
 //go:noescape
 func quantQ8KAVX512(x *float32, y *byte, nb int)
 
-// avx512Quant reports whether the CPU runs the AVX-512 quantizers.
+// avx512Quant reports whether the CPU runs the AVX-512 quantizers (which
+// also use a few VEX-encoded AVX2 and F16C instructions).
 func avx512Quant() bool {
-	return cpu.X86.HasF16C && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	return cpu.X86.HasAVX2 && cpu.X86.HasF16C && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 }
 
 func init() {

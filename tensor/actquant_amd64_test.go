@@ -131,6 +131,7 @@ func checkActQuant(t *testing.T, typ Type, ref func([]float32, []byte), asm func
 	}
 }
 
+// requireAVX512Quant skips t on CPUs that cannot run the kernels.
 func requireAVX512Quant(t testing.TB) {
 	if !avx512Quant() {
 		t.Skip("CPU lacks AVX-512 F/BW/VL or F16C")
@@ -213,30 +214,35 @@ func FuzzActQuantAVX512(f *testing.F) {
 	})
 }
 
-// BenchmarkActQuant quantizes one Gaussian row of each model width with the
-// Go code and with the assembly, reporting CPU time per row.
+// actImpl names a quantizer for BenchmarkActQuant.
+type actImpl struct {
+	name string
+	fn   func(src []float32, dst []byte)
+}
+
+// BenchmarkActQuant quantizes Gaussian rows of each model width with the Go
+// code and with the assembly, reporting CPU time per row. It cycles through
+// several rows, as a model's activations differ from row to row: one
+// repeated row would let the branch predictor learn its data.
 func BenchmarkActQuant(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, k := range actKernels {
 		for _, n := range []int{2048, 5632} {
-			x := gaussian(rng, n)
+			const rows = 16
+			x := gaussian(rng, rows*n)
 			dst := make([]byte, n/k.typ.BlockSize()*k.typ.TypeSize())
-			impls := []struct {
-				name string
-				fn   func([]float32, []byte)
-			}{{"go", k.ref}}
+			impls := []actImpl{{"go", k.ref}}
 			if avx512Quant() {
-				impls = append(impls, struct {
-					name string
-					fn   func([]float32, []byte)
-				}{"avx512", blockQuantizer(k.asm, k.typ.BlockSize(), k.typ.TypeSize())})
+				impls = append(impls, actImpl{"avx512", blockQuantizer(k.asm, k.typ.BlockSize(), k.typ.TypeSize())})
 			}
 			for _, impl := range impls {
 				b.Run(fmt.Sprintf("%s/n=%d/%s", k.typ, n, impl.name), func(b *testing.B) {
 					b.SetBytes(int64(4 * n))
 					cpu0 := processCPU()
+					r := 0
 					for b.Loop() {
-						impl.fn(x, dst)
+						impl.fn(x[r*n:(r+1)*n], dst)
+						r = (r + 1) % rows
 					}
 					if cpu := processCPU() - cpu0; cpu > 0 {
 						b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
