@@ -157,7 +157,11 @@ type genParams struct {
 	Stream           bool     `json:"stream"`
 	FrequencyPenalty *float32 `json:"frequency_penalty"`
 	PresencePenalty  *float32 `json:"presence_penalty"`
-	StreamOptions    *struct {
+	// IgnoreEOS keeps generating past end-of-generation tokens until
+	// max_tokens or a stop string (llama.cpp's server extension, which
+	// benchmark clients send to fix the length of every answer).
+	IgnoreEOS     bool `json:"ignore_eos"`
+	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -193,7 +197,7 @@ func (p *genParams) job(prompt []int32, maxTokens *int, i int) (engine.Job, erro
 	} else {
 		sp.Seed = rand.Uint64()
 	}
-	j := engine.Job{Request: engine.Request{Prompt: prompt, Sampling: sp, Stop: p.Stop}}
+	j := engine.Job{Request: engine.Request{Prompt: prompt, Sampling: sp, Stop: p.Stop, IgnoreEOS: p.IgnoreEOS}}
 	if maxTokens != nil {
 		if *maxTokens < 1 {
 			return j, badRequest("max_tokens", "max_tokens must be at least 1, got %d", *maxTokens)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llmos/llmos/chat"
+	"github.com/llmos/llmos/defaultmodel"
 	"github.com/llmos/llmos/engine"
 	"github.com/llmos/llmos/internal/testenv"
 )
@@ -419,5 +420,52 @@ func TestToolCallsParsed(t *testing.T) {
 				t.Errorf("%q: call %+v lacks an id or type", tc.text, call)
 			}
 		}
+	}
+}
+
+// TestIgnoreEOS checks that ignore_eos carries the built-in assistant's
+// answer past the end of its turn, where it otherwise stops, to exactly
+// max_tokens.
+func TestIgnoreEOS(t *testing.T) {
+	f, err := defaultmodel.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(f, engine.Options{Threads: 2, Context: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, err := New([]Model{{Name: defaultmodel.Name, Engine: e}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	const body = `{"messages":[{"role":"user","content":"Hello! Who are you?"}],"max_tokens":200,"temperature":0`
+	tests := []struct {
+		extra  string
+		reason string
+		full   bool // completion_tokens == max_tokens
+	}{
+		{``, "stop", false},
+		{`,"ignore_eos":false`, "stop", false},
+		{`,"ignore_eos":true`, "length", true},
+	}
+	for _, tt := range tests {
+		resp, out := post(t, ts.URL+"/v1/chat/completions", body+tt.extra+`}`)
+		if resp.StatusCode != 200 {
+			t.Fatal(out)
+		}
+		ch := out["choices"].([]any)[0].(map[string]any)
+		n := int(out["usage"].(map[string]any)["completion_tokens"].(float64))
+		if ch["finish_reason"] != tt.reason || (n == 200) != tt.full {
+			t.Errorf("%q: finish_reason %v after %d tokens, want %s (all 200: %v)", tt.extra, ch["finish_reason"], n, tt.reason, tt.full)
+		}
+	}
+	resp, out := post(t, ts.URL+"/v1/chat/completions", body+`,"ignore_eos":"yes"}`)
+	if resp.StatusCode != 400 {
+		t.Errorf("ignore_eos of the wrong type: status %d, %v", resp.StatusCode, out)
 	}
 }

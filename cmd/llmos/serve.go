@@ -42,6 +42,10 @@ func init() {
   GET  /metrics               Prometheus metrics
   GET  /                      a web chat
 
+Both completion endpoints also take llama.cpp's "ignore_eos": true, which
+keeps generating past the end of the answer up to max_tokens (for load
+tests).
+
 Requests to one model are batched together (continuous batching over
 --parallel sequences); a prompt reuses the KV cache of a prefix it shares
 with an earlier one. Past --queue waiting requests the server answers 503
