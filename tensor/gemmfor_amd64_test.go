@@ -6,22 +6,22 @@ import "testing"
 
 // TestGemmForKQuants pins MatMul's kernel choice by vector count for Q4_K
 // (the one-vector kernel, once per vector, up to q4kDecodeVecs; then the
-// sixteen-vector GEMM) and Q6_K (the four-row decode kernel per vector
+// sixteen-vector kernel of q4kgemm_amd64.s, ahead of fastGemm's) and Q6_K (the four-row decode kernel per vector
 // below twelve, then the GEMM), the crossovers measured with
 // BenchmarkMatMul.
 func TestGemmForKQuants(t *testing.T) {
 	tests := []struct {
 		typ    Type
 		n      int
-		narrow bool // the Q4_K decode kernel
+		narrow int  // 1 + the index of the Q4_K narrow kernel; 0 for none
 		wide   bool // fastGemm's kernel
 	}{
-		{Q4_K, 1, true, false}, {Q4_K, 2, true, false}, {Q4_K, q4kDecodeVecs, true, false},
-		{Q4_K, q4kDecodeVecs + 1, false, true}, {Q4_K, 64, false, true},
-		{Q6_K, 1, false, false}, {Q6_K, 11, false, false}, {Q6_K, 12, false, true}, {Q6_K, 64, false, true},
+		{Q4_K, 1, 1, false}, {Q4_K, 2, 1, false}, {Q4_K, q4kDecodeVecs, 1, false},
+		{Q4_K, q4kGemmVecs, 2, false}, {Q4_K, 16, 2, false}, {Q4_K, 64, 2, false},
+		{Q6_K, 1, 0, false}, {Q6_K, 11, 0, false}, {Q6_K, 12, 0, true}, {Q6_K, 64, 0, true},
 	}
 	for _, tt := range tests {
-		if fastGemm[tt.typ] == nil || tt.typ == Q4_K && len(narrowGemms[Q4_K]) == 0 || tt.typ == Q6_K && fastDots4[Q6_K] == nil {
+		if fastGemm[tt.typ] == nil || tt.typ == Q4_K && len(narrowGemms[Q4_K]) < 2 || tt.typ == Q6_K && fastDots4[Q6_K] == nil {
 			t.Logf("%s: kernels not on this CPU/build (kernels %q); skipped", tt.typ, Kernels())
 			continue
 		}
@@ -30,7 +30,12 @@ func TestGemmForKQuants(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := m.gemmFor(tt.n)
-		narrow := g != nil && tt.typ == Q4_K && g == narrowGemms[Q4_K][0]
+		narrow := 0
+		for i, k := range narrowGemms[tt.typ] {
+			if g == k {
+				narrow = i + 1
+			}
+		}
 		wide := g != nil && g == fastGemm[tt.typ]
 		if narrow != tt.narrow || wide != tt.wide {
 			t.Errorf("%s, n=%d: narrow %v, wide %v; want %v, %v", tt.typ, tt.n, narrow, wide, tt.narrow, tt.wide)
