@@ -15,12 +15,16 @@ import (
 // bytes it must write.
 var actKernels = []struct {
 	typ Type
+	isa string
+	ok  func() bool // whether the CPU runs it
 	ref func(src []float32, dst []byte)
 	asm func(x *float32, y *byte, nb int)
 }{
-	{Q8_0, quantQ8_0Act, quantQ8_0AVX512},
-	{Q8_1, quantQ8_1Act, quantQ8_1AVX512},
-	{Q8_K, quantQ8K, quantQ8KAVX512},
+	{Q8_0, "avx2", avx2Quant, quantQ8_0Act, quantQ8_0AVX2},
+	{Q8_1, "avx2", avx2Quant, quantQ8_1Act, quantQ8_1AVX2},
+	{Q8_K, "avx2", avx2Quant, quantQ8K, quantQ8KAVX2},
+	{Q8_0, "avx512", avx512Quant, quantQ8_0Act, quantQ8_0AVX512},
+	{Q8_1, "avx512", avx512Quant, quantQ8_1Act, quantQ8_1AVX512},
 }
 
 // actBlockScales are magnitudes that reach the corners of the arithmetic:
@@ -131,25 +135,21 @@ func checkActQuant(t *testing.T, typ Type, ref func([]float32, []byte), asm func
 	}
 }
 
-// requireAVX512Quant skips t on CPUs that cannot run the kernels.
-func requireAVX512Quant(t testing.TB) {
-	if !avx512Quant() {
-		t.Skip("CPU lacks AVX-512 F/BW/VL or F16C")
-	}
-}
-
-// TestActQuantAVX512MatchesGo holds the AVX-512 quantizers to the Go ones
-// byte for byte, over one block to a few thousand and the model widths,
-// each shape of block alone and all mixed.
-func TestActQuantAVX512MatchesGo(t *testing.T) {
-	requireAVX512Quant(t)
+// TestActQuantAsmMatchesGo holds the assembly quantizers the CPU runs to
+// the Go ones byte for byte, over one block to a few thousand and the model
+// widths, each shape of block alone and all mixed.
+func TestActQuantAsmMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for _, k := range actKernels {
+		if !k.ok() {
+			t.Logf("CPU lacks %s: %s untested", k.isa, k.typ)
+			continue
+		}
 		bs := k.typ.BlockSize()
 		lengths := []int{bs, 2 * bs, 3 * bs, 5 * bs, 9 * bs, 256, 2048, 5632}
 		for _, n := range lengths {
 			for mode := -1; mode < 8; mode++ {
-				t.Run(fmt.Sprintf("%s/n=%d/mode=%d", k.typ, n, mode), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/n=%d/mode=%d", k.typ, k.isa, n, mode), func(t *testing.T) {
 					for range 20 {
 						checkActQuant(t, k.typ, k.ref, k.asm, actInputs(rng, n, bs, mode))
 					}
@@ -159,10 +159,9 @@ func TestActQuantAVX512MatchesGo(t *testing.T) {
 	}
 }
 
-// TestActQuantAVX512Cases pins blocks chosen by hand: the signed max must be
+// TestActQuantAsmCases pins blocks chosen by hand: the signed max must be
 // the first element of the largest magnitude, ties must round as Go does.
-func TestActQuantAVX512Cases(t *testing.T) {
-	requireAVX512Quant(t)
+func TestActQuantAsmCases(t *testing.T) {
 	negZero := float32(math.Copysign(0, -1))
 	inf, nan := float32(math.Inf(1)), float32(math.NaN())
 	tests := []struct {
@@ -183,8 +182,11 @@ func TestActQuantAVX512Cases(t *testing.T) {
 		{"overflowing inverse", map[int]float32{1: 3e-37, 2: 1e-38}},
 	}
 	for _, k := range actKernels {
+		if !k.ok() {
+			continue
+		}
 		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/%s", k.typ, tt.name), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%s/%s", k.typ, k.isa, tt.name), func(t *testing.T) {
 				x := make([]float32, 256)
 				for i, v := range tt.set {
 					x[i] = v
@@ -195,10 +197,9 @@ func TestActQuantAVX512Cases(t *testing.T) {
 	}
 }
 
-// FuzzActQuantAVX512 feeds arbitrary float32 bit patterns, padded with
-// zeros to a whole Q8_K super-block, to every quantizer.
-func FuzzActQuantAVX512(f *testing.F) {
-	requireAVX512Quant(f)
+// FuzzActQuantAsm feeds arbitrary float32 bit patterns, padded with zeros
+// to a whole Q8_K super-block, to every quantizer the CPU runs.
+func FuzzActQuantAsm(f *testing.F) {
 	seed := make([]byte, 4*32)
 	binary.LittleEndian.PutUint32(seed[8:], math.Float32bits(-127))
 	binary.LittleEndian.PutUint32(seed[12:], math.Float32bits(2.5))
@@ -209,7 +210,9 @@ func FuzzActQuantAVX512(f *testing.F) {
 			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
 		}
 		for _, k := range actKernels {
-			checkActQuant(t, k.typ, k.ref, k.asm, x)
+			if k.ok() {
+				checkActQuant(t, k.typ, k.ref, k.asm, x)
+			}
 		}
 	})
 }
@@ -232,10 +235,13 @@ func BenchmarkActQuant(b *testing.B) {
 			x := gaussian(rng, rows*n)
 			dst := make([]byte, n/k.typ.BlockSize()*k.typ.TypeSize())
 			impls := []actImpl{{"go", k.ref}}
-			if avx512Quant() {
-				impls = append(impls, actImpl{"avx512", blockQuantizer(k.asm, k.typ.BlockSize(), k.typ.TypeSize())})
+			if k.ok() {
+				impls = append(impls, actImpl{k.isa, blockQuantizer(k.asm, k.typ.BlockSize(), k.typ.TypeSize())})
 			}
 			for _, impl := range impls {
+				if impl.name == "go" && k.isa != "avx2" {
+					continue // one Go run per type: the AVX2 kernels list every type
+				}
 				b.Run(fmt.Sprintf("%s/n=%d/%s", k.typ, n, impl.name), func(b *testing.B) {
 					b.SetBytes(int64(4 * n))
 					cpu0 := processCPU()
