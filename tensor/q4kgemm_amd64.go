@@ -48,7 +48,12 @@ func init() {
 func layoutQ4KGemm(dst, a []byte, lane, cols int) {
 	for b := range cols / QK_K {
 		blk, y := dst[b*q4kGemmBlock:(b+1)*q4kGemmBlock], a[b*q8KBytes:(b+1)*q8KBytes]
-		permuteQ8K(blk[QK_K*lane:], y)
+		var q [QK_K]byte
+		permuteQ8K(q[:], y)
+		at := blk[2*QK_K*(lane/2)+32*(lane%2):]
+		for c := range QK_K / 32 {
+			copy(at[64*c:64*c+32], q[32*c:])
+		}
 		for j := range 8 {
 			copy(blk[16*QK_K+64*j+4*lane:][:4], y[4+QK_K+4*j:])
 		}

@@ -7,38 +7,43 @@
 // per row and vector for a chunk-by-chunk VPDPBUSD into a zeroed register,
 // a horizontal sum of the mins term and scalar float steps; here that
 // bookkeeping is done once per row and super-block for all sixteen
-// vectors. The group layout (layoutQ4KGemm) interleaves what the kernel
-// needs across vectors: per super-block the sixteen vectors' quants in
-// lane order (256 bytes each), then per bsum pair j the sixteen vectors'
-// pairs (bs[2j], bs[2j+1]) as one 64-byte row at 4096+64j, then the
-// sixteen scales d at 4608; q4kGemmBlock (4672) bytes in all.
+// vectors, and the chunks take two vectors per 512-bit instruction. The
+// group layout (layoutQ4KGemm) interleaves what the kernel needs across
+// vectors: per super-block, for each pair of vectors (2P, 2P+1) at 512P,
+// chunk j of both in lane order at 64j and 64j+32; then per bsum pair j
+// the sixteen vectors' pairs (bs[2j], bs[2j+1]) as one 64-byte row at
+// 4096+64j; then the sixteen scales d at 4608; q4kGemmBlock (4672) bytes
+// in all.
 //
 // Per row and super-block: the eight scales as word pairs (s, s)
-// broadcast into Y8-Y15, the nibbles in lane order into Y16-Y23, d·yd of
-// every vector (one multiply) at 64(SP), and the mins term of every vector
-// at once: the mins as pairs (m, m) against the bsum rows by VPDPWSSD, so
-// that dword v is vector v's sumi, then dmin·yd·sumi subtracted from the
-// vectors' sumf in one zmm. Per vector only the chunks remain: VPMADDUBSW
-// leaves words 2l, 2l+1 with halves of lane l's sum (at most 2·15·128),
-// VPMADDWD or VPDPWSSD against (s, s) adds s·(lane sum) into dword l in
-// four accumulators, then d·yd·(lane sums) as dotK45 adds it.
+// broadcast into Z8-Z15, the nibbles in lane order into Z16-Z23 (each
+// chunk in both halves), d·yd of every vector, and the mins term of every
+// vector at once: the mins as pairs (m, m) against the bsum rows by
+// VPDPWSSD, so that dword v is vector v's sumi, then dmin·yd·sumi
+// subtracted from the vectors' sumf in one zmm. Per pair of vectors only
+// the chunks remain: VPMADDUBSW leaves words 2l, 2l+1 with halves of lane
+// l's sum (at most 2·15·128), VPMADDWD or VPDPWSSD against (s, s) adds
+// s·(lane sum) into dword l, then d·yd·(lane sums) as dotK45 adds it.
 
-// GQ4KFIRST, GQ4KNEXT: chunk j of the vector at R10 (weights Yw, scale
-// pair Ys) into accumulator Yacc, which the first sets and the next adds to.
-#define GQ4KFIRST(j, Yw, Ys, Yt, Yacc) \
-	VPMADDUBSW (32*j)(R10), Yw, Yt; \
-	VPMADDWD   Ys, Yt, Yacc
+// GQ4KFIRST, GQ4KNEXT: chunk j of the vector pair at R10 + 8·AX (weights
+// Zw, scale pair Zs) into accumulator Zacc, which the first sets and the
+// next adds to.
+#define GQ4KFIRST(j, Zw, Zs, Zt, Zacc) \
+	VPMADDUBSW (64*j)(R10)(AX*8), Zw, Zt; \
+	VPMADDWD   Zs, Zt, Zacc
 
-#define GQ4KNEXT(j, Yw, Ys, Yt, Yacc) \
-	VPMADDUBSW (32*j)(R10), Yw, Yt; \
-	VPDPWSSD   Ys, Yt, Yacc
+#define GQ4KNEXT(j, Zw, Zs, Zt, Zacc) \
+	VPMADDUBSW (64*j)(R10)(AX*8), Zw, Zt; \
+	VPDPWSSD   Zs, Zt, Zacc
 
-// GQ4KUNPACK: chunks 2g and 2g+1 of the row at SI into Ylo and Yhi.
-#define GQ4KUNPACK(g, Ylo, Yhi) \
-	VPERMB (16+32*g)(SI), Y24, Ylo; \
-	VPSRLW $4, Ylo, Yhi; \
-	VPANDD Y25, Ylo, Ylo; \
-	VPANDD Y25, Yhi, Yhi
+// GQ4KUNPACK: chunks 2g and 2g+1 of the row at SI into Zlo and Zhi, each
+// in both halves.
+#define GQ4KUNPACK(g, Zlo, Zhi) \
+	VBROADCASTI64X4 (16+32*g)(SI), Zlo; \
+	VPERMB          Zlo, Z24, Zlo; \
+	VPSRLW          $4, Zlo, Zhi; \
+	VPANDD          Z25, Zlo, Zlo; \
+	VPANDD          Z25, Zhi, Zhi
 
 // GQ4KMIN: Zacc += min pair j (at 32+4j(SP)) times the sixteen vectors'
 // bsum pairs j of the super-block at R11; OP is VPMADDWD to set Zacc.
@@ -49,7 +54,7 @@
 // GQ4KHEADER: the header work of the row super-block at R10 (activations
 // at R11): its scale pairs to 0(SP), min pairs to 32(SP), d·yd of every
 // vector to 64(SP), and its mins term subtracted from the sumf at
-// 208(SP). Clobbers AX, BX, DX, R12, R13, Y5-Y7, Z26-Z31.
+// 656(SP). Clobbers AX, BX, DX, R12, R13, Y5-Y8, Z26-Z31.
 #define GQ4KHEADER \
 	Q4KSCALES(R10, 0); \
 	VPSLLD       $16, Y5, Y6; \
@@ -80,10 +85,17 @@
 	VPADDD       Z30, Z26, Z26; \
 	VCVTDQ2PS    Z26, Z26; \
 	VMULPS       Z29, Z26, Z26; \
-	MOVQ         208(SP), BX; \
+	MOVQ         656(SP), BX; \
 	VMOVUPS      (BX), Z27; \
 	VSUBPS       Z26, Z27, Z27; \
 	VMOVUPS      Z27, (BX)
+
+// GQ4KDYD: d·yd of vector pair P, each in its half, from Z28 to
+// 128+64P(SP); Z26 holds the VPERMPS indices of pair P and moves on.
+#define GQ4KDYD(P) \
+	VPERMPS         Z28, Z26, Z27; \
+	VMOVUPS         Z27, (128+64*P)(SP); \
+	VPADDD.BCST     q4kGemmTwo<>(SB), Z26, Z26
 
 // lanePermG: VPERMB indices, dword l <- bytes l, l+8, l+16, l+24 (as
 // kquantvnni_amd64.s's lanePerm).
@@ -93,58 +105,84 @@ DATA lanePermG<>+16(SB)/8, $0x1d150d051c140c04
 DATA lanePermG<>+24(SB)/8, $0x1f170f071e160e06
 GLOBL lanePermG<>(SB), RODATA|NOPTR, $32
 
+// q4kGemmPairIdx: VPERMPS indices of vector pair 0, vector 0 in the low
+// half and vector 1 in the high; q4kGemmTwo steps them to the next pair.
+DATA q4kGemmPairIdx<>+0(SB)/8, $0
+DATA q4kGemmPairIdx<>+8(SB)/8, $0
+DATA q4kGemmPairIdx<>+16(SB)/8, $0
+DATA q4kGemmPairIdx<>+24(SB)/8, $0
+DATA q4kGemmPairIdx<>+32(SB)/8, $0x0000000100000001
+DATA q4kGemmPairIdx<>+40(SB)/8, $0x0000000100000001
+DATA q4kGemmPairIdx<>+48(SB)/8, $0x0000000100000001
+DATA q4kGemmPairIdx<>+56(SB)/8, $0x0000000100000001
+GLOBL q4kGemmPairIdx<>(SB), RODATA|NOPTR, $64
+
+DATA q4kGemmTwo<>+0(SB)/4, $2
+GLOBL q4kGemmTwo<>(SB), RODATA|NOPTR, $4
+
 // func gemmQ4K16VNNI(w *byte, stride int, a *byte, nv int, nb int, out *q4kGemmOut)
 // Rows w + r·stride (r < 4, nb ≥ 1 super-blocks) against the nv (1-16)
 // vectors of the group at a, laid out by layoutQ4KGemm: out.sums[r][v]
 // += the lane sums d·acc of row r and vector v, out.sumf[r][v] -= its
-// dmin terms (for every v < 16: lanes past nv hold whatever the group
-// buffer held, and are not read). The header work of each row super-block
-// is done one row ahead, before the previous row's vectors, so that its
-// latency (a chain through the scale bytes, a store and the broadcasts)
-// overlaps their multiplies. Frame: the next row's header at 0-127
-// (GQ4KHEADER), the current row's d·yd at 128, row 0's super-block at 192,
-// the current row's sums at 200, the next row's sumf at 208, the current row's first scale pair at 216
-// (GQ4KHEADER clobbers Y8).
-TEXT ·gemmQ4K16VNNI(SB), NOSPLIT, $224-48
-	MOVQ      w+0(FP), SI
-	MOVQ      SI, 192(SP)
-	MOVQ      a+16(FP), DI
-	MOVQ      nv+24(FP), R9
-	SHLQ      $2, R9
-	MOVQ      nb+32(FP), CX
-	VMOVDQU32 lanePermG<>(SB), Y24
-	BROADCASTB($0x0f0f0f0f, Y25, X25)
-	TESTQ     CX, CX
-	JZ        gq4kdone
-	MOVQ      out+40(FP), R11
-	ADDQ      $2048, R11
-	MOVQ      R11, 208(SP)
-	MOVQ      SI, R10
-	MOVQ      DI, R11
+// dmin terms (for every v < 16 in sumf and every v < nv rounded up to
+// even in sums: lanes past nv hold whatever the group buffer held, and
+// are not read). The header work of each row super-block is done one row
+// ahead, before the previous row's vectors, so that its latency (a chain
+// through the scale bytes, a store and the broadcasts) overlaps their
+// multiplies. Frame: the next row's header at 0-127 (GQ4KHEADER), the
+// current row's d·yd by vector pair at 128-639, row 0's super-block at
+// 640, the current row's sums at 648, the next row's sumf at 656, the
+// current row's first scale pair at 664 (GQ4KHEADER clobbers Y8).
+TEXT ·gemmQ4K16VNNI(SB), NOSPLIT, $672-48
+	MOVQ            w+0(FP), SI
+	MOVQ            SI, 640(SP)
+	MOVQ            a+16(FP), DI
+	MOVQ            nv+24(FP), R9
+	INCQ            R9
+	SHRQ            $1, R9
+	SHLQ            $6, R9
+	MOVQ            nb+32(FP), CX
+	VBROADCASTI64X4 lanePermG<>(SB), Z24
+	BROADCASTB($0x0f0f0f0f, Z25, X25)
+	TESTQ           CX, CX
+	JZ              gq4kdone
+	MOVQ            out+40(FP), R11
+	ADDQ            $2048, R11
+	MOVQ            R11, 656(SP)
+	MOVQ            SI, R10
+	MOVQ            DI, R11
 	GQ4KHEADER
 
 gq4ksb:
-	MOVQ 192(SP), SI
+	MOVQ 640(SP), SI
 	MOVQ out+40(FP), R11
-	MOVQ R11, 200(SP)
+	MOVQ R11, 648(SP)
 	MOVQ $4, R8
 
 gq4krow:
 	MOVL         0(SP), BX
-	MOVL         BX, 216(SP)
-	VPBROADCASTD 4(SP), Y9
-	VPBROADCASTD 8(SP), Y10
-	VPBROADCASTD 12(SP), Y11
-	VPBROADCASTD 16(SP), Y12
-	VPBROADCASTD 20(SP), Y13
-	VPBROADCASTD 24(SP), Y14
-	VPBROADCASTD 28(SP), Y15
+	MOVL         BX, 664(SP)
+	VPBROADCASTD 4(SP), Z9
+	VPBROADCASTD 8(SP), Z10
+	VPBROADCASTD 12(SP), Z11
+	VPBROADCASTD 16(SP), Z12
+	VPBROADCASTD 20(SP), Z13
+	VPBROADCASTD 24(SP), Z14
+	VPBROADCASTD 28(SP), Z15
 	VMOVUPS      64(SP), Z28
-	VMOVUPS      Z28, 128(SP)
-	GQ4KUNPACK(0, Y16, Y17)
-	GQ4KUNPACK(1, Y18, Y19)
-	GQ4KUNPACK(2, Y20, Y21)
-	GQ4KUNPACK(3, Y22, Y23)
+	VMOVDQU32    q4kGemmPairIdx<>(SB), Z26
+	GQ4KDYD(0)
+	GQ4KDYD(1)
+	GQ4KDYD(2)
+	GQ4KDYD(3)
+	GQ4KDYD(4)
+	GQ4KDYD(5)
+	GQ4KDYD(6)
+	GQ4KDYD(7)
+	GQ4KUNPACK(0, Z16, Z17)
+	GQ4KUNPACK(1, Z18, Z19)
+	GQ4KUNPACK(2, Z20, Z21)
+	GQ4KUNPACK(3, Z22, Z23)
 
 	// The next row's header: the next row of this super-block, row 0 of
 	// the next, or none after the last.
@@ -153,56 +191,51 @@ gq4krow:
 	LEAQ (SI), R10
 	ADDQ stride+8(FP), R10
 	MOVQ DI, R11
-	ADDQ $64, 208(SP)
+	ADDQ $64, 656(SP)
 	JMP  gq4kheader
 
 gq4knextsb:
 	CMPQ CX, $1
 	JEQ  gq4kvecs
-	MOVQ 192(SP), R10
+	MOVQ 640(SP), R10
 	ADDQ $144, R10
 	LEAQ 4672(DI), R11
 	MOVQ out+40(FP), BX
 	ADDQ $2048, BX
-	MOVQ BX, 208(SP)
+	MOVQ BX, 656(SP)
 
 gq4kheader:
 	GQ4KHEADER
 
 gq4kvecs:
-	VPBROADCASTD 216(SP), Y8
-	MOVQ DI, R10
-	MOVQ 200(SP), R11
-	XORL AX, AX
+	VPBROADCASTD 664(SP), Z8
+	MOVQ         DI, R10
+	MOVQ         648(SP), R11
+	XORL         AX, AX
 
 gq4kvec:
-	GQ4KFIRST(0, Y16, Y8, Y4, Y0)
-	GQ4KFIRST(1, Y17, Y9, Y5, Y1)
-	GQ4KFIRST(2, Y18, Y10, Y6, Y2)
-	GQ4KFIRST(3, Y19, Y11, Y7, Y3)
-	GQ4KNEXT(4, Y20, Y12, Y4, Y0)
-	GQ4KNEXT(5, Y21, Y13, Y5, Y1)
-	GQ4KNEXT(6, Y22, Y14, Y6, Y2)
-	GQ4KNEXT(7, Y23, Y15, Y7, Y3)
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y3, Y2, Y2
-	VPADDD       Y2, Y0, Y0
-	VCVTDQ2PS    Y0, Y0
-	VBROADCASTSS 128(SP)(AX*1), Y1
-	VMULPS       Y1, Y0, Y0
-	VADDPS       (R11), Y0, Y0
-	VMOVUPS      Y0, (R11)
-	ADDQ         $256, R10
-	ADDQ         $32, R11
-	ADDQ         $4, AX
-	CMPQ         AX, R9
-	JNE          gq4kvec
+	GQ4KFIRST(0, Z16, Z8, Z4, Z0)
+	GQ4KFIRST(1, Z17, Z9, Z5, Z1)
+	GQ4KNEXT(2, Z18, Z10, Z6, Z0)
+	GQ4KNEXT(3, Z19, Z11, Z7, Z1)
+	GQ4KNEXT(4, Z20, Z12, Z4, Z0)
+	GQ4KNEXT(5, Z21, Z13, Z5, Z1)
+	GQ4KNEXT(6, Z22, Z14, Z6, Z0)
+	GQ4KNEXT(7, Z23, Z15, Z7, Z1)
+	VPADDD    Z1, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    128(SP)(AX*1), Z0, Z0
+	VADDPS    (R11)(AX*1), Z0, Z0
+	VMOVUPS   Z0, (R11)(AX*1)
+	ADDQ      $64, AX
+	CMPQ      AX, R9
+	JNE       gq4kvec
 
 	ADDQ stride+8(FP), SI
-	ADDQ $512, 200(SP)
+	ADDQ $512, 648(SP)
 	DECQ R8
 	JNZ  gq4krow
-	ADDQ $144, 192(SP)
+	ADDQ $144, 640(SP)
 	ADDQ $4672, DI
 	DECQ CX
 	JNZ  gq4ksb
