@@ -14,7 +14,10 @@ const groupMaxEps = 1e-15
 // nearestInt rounds to the nearest integer, ties to even, for |f| < 2^22,
 // with ggml's trick of adding 1.5*2^23 and reading the mantissa.
 func nearestInt(f float32) int32 {
-	v := f + 12582912
+	// float32(f) keeps the compiler from fusing a caller's product f = a·b
+	// into an FMA with the add (GOAMD64=v3 allows it), which would skip the
+	// product's rounding that ggml's C code does.
+	v := float32(f) + 12582912
 	return int32(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 
