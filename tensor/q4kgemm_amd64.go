@@ -18,8 +18,9 @@ func gemmQ4K16VNNI(w *byte, stride int, a *byte, nv int, nb int, out *q4kGemmOut
 
 const (
 	// q4kGemmBlock is the size of one super-block of a group's layout:
-	// sixteen vectors' quants, their bsum pairs interleaved, their scales.
-	q4kGemmBlock = 16*QK_K + 8*64 + 64
+	// sixteen vectors' quants, their bsum pairs interleaved, their scales,
+	// and their scales again, eight copies each.
+	q4kGemmBlock = 16*QK_K + 8*64 + 64 + 16*32
 	// q4kGemmVecs is the fewest vectors MatMul gives the kernel: below, the
 	// one-vector kernel (q4kDecodeVecs) is quicker per vector.
 	q4kGemmVecs = q4kDecodeVecs + 1
@@ -58,6 +59,10 @@ func layoutQ4KGemm(dst, a []byte, lane, cols int) {
 			copy(blk[16*QK_K+64*j+4*lane:][:4], y[4+QK_K+4*j:])
 		}
 		copy(blk[16*QK_K+8*64+4*lane:][:4], y[:4])
+		spread := blk[16*QK_K+8*64+64+32*lane:][:32]
+		for k := 0; k < 32; k += 4 {
+			copy(spread[k:k+4], y[:4])
+		}
 	}
 }
 

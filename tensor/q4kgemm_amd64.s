@@ -12,18 +12,20 @@
 // vectors: per super-block, for each pair of vectors (2P, 2P+1) at 512P,
 // chunk j of both in lane order at 64j and 64j+32; then per bsum pair j
 // the sixteen vectors' pairs (bs[2j], bs[2j+1]) as one 64-byte row at
-// 4096+64j; then the sixteen scales d at 4608; q4kGemmBlock (4672) bytes
-// in all.
+// 4096+64j; then the sixteen scales yd at 4608; then each vector pair's
+// scales, yd of vector 2P in eight floats and of 2P+1 in eight more, at
+// 4672+64P; q4kGemmBlock (5184) bytes in all.
 //
 // Per row and super-block: the eight scales as word pairs (s, s)
 // broadcast into Z8-Z15, the nibbles in lane order into Z16-Z23 (each
-// chunk in both halves), d·yd of every vector, and the mins term of every
-// vector at once: the mins as pairs (m, m) against the bsum rows by
+// chunk in both halves), d into Z2, and the mins term of every vector at
+// once: the mins as pairs (m, m) against the bsum rows by
 // VPDPWSSD, so that dword v is vector v's sumi, then dmin·yd·sumi
 // subtracted from the vectors' sumf in one zmm. Per pair of vectors only
 // the chunks remain: VPMADDUBSW leaves words 2l, 2l+1 with halves of lane
 // l's sum (at most 2·15·128), VPMADDWD or VPDPWSSD against (s, s) adds
-// s·(lane sum) into dword l, then d·yd·(lane sums) as dotK45 adds it.
+// s·(lane sum) into dword l, then d·yd (one multiply by the pair's spread
+// scales) times the lane sums as dotK45 adds it.
 
 // GQ4KFIRST, GQ4KNEXT: chunk j of the vector pair at R10 + 8·AX (weights
 // Zw, scale pair Zs) into accumulator Zacc, which the first sets and the
@@ -52,9 +54,8 @@
 	OP           (4096+64*j)(R11), Zt, Zacc
 
 // GQ4KHEADER: the header work of the row super-block at R10 (activations
-// at R11): its scale pairs to 0(SP), min pairs to 32(SP), d·yd of every
-// vector to 64(SP), and its mins term subtracted from the sumf at
-// 656(SP). Clobbers AX, BX, DX, R12, R13, Y5-Y8, Z26-Z31.
+// at R11): its scale pairs to 0(SP), min pairs to 32(SP), d to 64(SP),
+// and its mins term subtracted from the sumf at 144(SP). Clobbers AX, BX, DX, R12, R13, Y5-Y8, Z26-Z31.
 #define GQ4KHEADER \
 	Q4KSCALES(R10, 0); \
 	VPSLLD       $16, Y5, Y6; \
@@ -69,9 +70,7 @@
 	VCVTPH2PS    X5, X26; \
 	VMOVSHDUP    X26, X27; \
 	VMOVUPS      4608(R11), Z29; \
-	VBROADCASTSS X26, Z28; \
-	VMULPS       Z28, Z29, Z28; \
-	VMOVUPS      Z28, 64(SP); \
+	VMOVSS       X26, 64(SP); \
 	VBROADCASTSS X27, Z27; \
 	VMULPS       Z27, Z29, Z29; \
 	GQ4KMIN(VPMADDWD, 0, Z27, Z26); \
@@ -85,17 +84,10 @@
 	VPADDD       Z30, Z26, Z26; \
 	VCVTDQ2PS    Z26, Z26; \
 	VMULPS       Z29, Z26, Z26; \
-	MOVQ         656(SP), BX; \
+	MOVQ         144(SP), BX; \
 	VMOVUPS      (BX), Z27; \
 	VSUBPS       Z26, Z27, Z27; \
 	VMOVUPS      Z27, (BX)
-
-// GQ4KDYD: d·yd of vector pair P, each in its half, from Z28 to
-// 128+64P(SP); Z26 holds the VPERMPS indices of pair P and moves on.
-#define GQ4KDYD(P) \
-	VPERMPS         Z28, Z26, Z27; \
-	VMOVUPS         Z27, (128+64*P)(SP); \
-	VPADDD.BCST     q4kGemmTwo<>(SB), Z26, Z26
 
 // lanePermG: VPERMB indices, dword l <- bytes l, l+8, l+16, l+24 (as
 // kquantvnni_amd64.s's lanePerm).
@@ -104,21 +96,6 @@ DATA lanePermG<>+8(SB)/8, $0x1b130b031a120a02
 DATA lanePermG<>+16(SB)/8, $0x1d150d051c140c04
 DATA lanePermG<>+24(SB)/8, $0x1f170f071e160e06
 GLOBL lanePermG<>(SB), RODATA|NOPTR, $32
-
-// q4kGemmPairIdx: VPERMPS indices of vector pair 0, vector 0 in the low
-// half and vector 1 in the high; q4kGemmTwo steps them to the next pair.
-DATA q4kGemmPairIdx<>+0(SB)/8, $0
-DATA q4kGemmPairIdx<>+8(SB)/8, $0
-DATA q4kGemmPairIdx<>+16(SB)/8, $0
-DATA q4kGemmPairIdx<>+24(SB)/8, $0
-DATA q4kGemmPairIdx<>+32(SB)/8, $0x0000000100000001
-DATA q4kGemmPairIdx<>+40(SB)/8, $0x0000000100000001
-DATA q4kGemmPairIdx<>+48(SB)/8, $0x0000000100000001
-DATA q4kGemmPairIdx<>+56(SB)/8, $0x0000000100000001
-GLOBL q4kGemmPairIdx<>(SB), RODATA|NOPTR, $64
-
-DATA q4kGemmTwo<>+0(SB)/4, $2
-GLOBL q4kGemmTwo<>(SB), RODATA|NOPTR, $4
 
 // func gemmQ4K16VNNI(w *byte, stride int, a *byte, nv int, nb int, out *q4kGemmOut)
 // Rows w + r·stride (r < 4, nb ≥ 1 super-blocks) against the nv (1-16)
@@ -129,13 +106,13 @@ GLOBL q4kGemmTwo<>(SB), RODATA|NOPTR, $4
 // are not read). The header work of each row super-block is done one row
 // ahead, before the previous row's vectors, so that its latency (a chain
 // through the scale bytes, a store and the broadcasts) overlaps their
-// multiplies. Frame: the next row's header at 0-127 (GQ4KHEADER), the
-// current row's d·yd by vector pair at 128-639, row 0's super-block at
-// 640, the current row's sums at 648, the next row's sumf at 656, the
-// current row's first scale pair at 664 (GQ4KHEADER clobbers Y8).
-TEXT ·gemmQ4K16VNNI(SB), NOSPLIT, $672-48
+// multiplies. Frame: the next row's header at 0-127 (GQ4KHEADER), row 0's
+// super-block at 128, the current row's sums at 136, the next row's sumf
+// at 144, the current row's first scale pair at 152 (GQ4KHEADER clobbers
+// Y8).
+TEXT ·gemmQ4K16VNNI(SB), NOSPLIT, $160-48
 	MOVQ            w+0(FP), SI
-	MOVQ            SI, 640(SP)
+	MOVQ            SI, 128(SP)
 	MOVQ            a+16(FP), DI
 	MOVQ            nv+24(FP), R9
 	INCQ            R9
@@ -148,20 +125,20 @@ TEXT ·gemmQ4K16VNNI(SB), NOSPLIT, $672-48
 	JZ              gq4kdone
 	MOVQ            out+40(FP), R11
 	ADDQ            $2048, R11
-	MOVQ            R11, 656(SP)
+	MOVQ            R11, 144(SP)
 	MOVQ            SI, R10
 	MOVQ            DI, R11
 	GQ4KHEADER
 
 gq4ksb:
-	MOVQ 640(SP), SI
+	MOVQ 128(SP), SI
 	MOVQ out+40(FP), R11
-	MOVQ R11, 648(SP)
+	MOVQ R11, 136(SP)
 	MOVQ $4, R8
 
 gq4krow:
 	MOVL         0(SP), BX
-	MOVL         BX, 664(SP)
+	MOVL         BX, 152(SP)
 	VPBROADCASTD 4(SP), Z9
 	VPBROADCASTD 8(SP), Z10
 	VPBROADCASTD 12(SP), Z11
@@ -169,16 +146,7 @@ gq4krow:
 	VPBROADCASTD 20(SP), Z13
 	VPBROADCASTD 24(SP), Z14
 	VPBROADCASTD 28(SP), Z15
-	VMOVUPS      64(SP), Z28
-	VMOVDQU32    q4kGemmPairIdx<>(SB), Z26
-	GQ4KDYD(0)
-	GQ4KDYD(1)
-	GQ4KDYD(2)
-	GQ4KDYD(3)
-	GQ4KDYD(4)
-	GQ4KDYD(5)
-	GQ4KDYD(6)
-	GQ4KDYD(7)
+	VBROADCASTSS 64(SP), Z2
 	GQ4KUNPACK(0, Z16, Z17)
 	GQ4KUNPACK(1, Z18, Z19)
 	GQ4KUNPACK(2, Z20, Z21)
@@ -191,26 +159,26 @@ gq4krow:
 	LEAQ (SI), R10
 	ADDQ stride+8(FP), R10
 	MOVQ DI, R11
-	ADDQ $64, 656(SP)
+	ADDQ $64, 144(SP)
 	JMP  gq4kheader
 
 gq4knextsb:
 	CMPQ CX, $1
 	JEQ  gq4kvecs
-	MOVQ 640(SP), R10
+	MOVQ 128(SP), R10
 	ADDQ $144, R10
-	LEAQ 4672(DI), R11
+	LEAQ 5184(DI), R11
 	MOVQ out+40(FP), BX
 	ADDQ $2048, BX
-	MOVQ BX, 656(SP)
+	MOVQ BX, 144(SP)
 
 gq4kheader:
 	GQ4KHEADER
 
 gq4kvecs:
-	VPBROADCASTD 664(SP), Z8
+	VPBROADCASTD 152(SP), Z8
 	MOVQ         DI, R10
-	MOVQ         648(SP), R11
+	MOVQ         136(SP), R11
 	XORL         AX, AX
 
 gq4kvec:
@@ -224,7 +192,8 @@ gq4kvec:
 	GQ4KNEXT(7, Z23, Z15, Z7, Z1)
 	VPADDD    Z1, Z0, Z0
 	VCVTDQ2PS Z0, Z0
-	VMULPS    128(SP)(AX*1), Z0, Z0
+	VMULPS    4672(R10)(AX*1), Z2, Z3
+	VMULPS    Z3, Z0, Z0
 	VADDPS    (R11)(AX*1), Z0, Z0
 	VMOVUPS   Z0, (R11)(AX*1)
 	ADDQ      $64, AX
@@ -232,11 +201,11 @@ gq4kvec:
 	JNE       gq4kvec
 
 	ADDQ stride+8(FP), SI
-	ADDQ $512, 648(SP)
+	ADDQ $512, 136(SP)
 	DECQ R8
 	JNZ  gq4krow
-	ADDQ $144, 640(SP)
-	ADDQ $4672, DI
+	ADDQ $144, 128(SP)
+	ADDQ $5184, DI
 	DECQ CX
 	JNZ  gq4ksb
 
