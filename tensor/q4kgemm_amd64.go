@@ -44,8 +44,9 @@ func init() {
 }
 
 // layoutQ4KGemm is the kernel's gemmKernel.layout: vector lane's quants in
-// lane order, its bsum pairs and its scale go to their places in each of
-// the group's super-blocks (see q4kgemm_amd64.s).
+// lane order, its bsum pairs and its scale (alone and spread over eight
+// floats) go to their places in each of the group's super-blocks (see
+// q4kgemm_amd64.s).
 func layoutQ4KGemm(dst, a []byte, lane, cols int) {
 	for b := range cols / QK_K {
 		blk, y := dst[b*q4kGemmBlock:(b+1)*q4kGemmBlock], a[b*q8KBytes:(b+1)*q8KBytes]

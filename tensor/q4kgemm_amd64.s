@@ -3,11 +3,12 @@
 #include "textflag.h"
 #include "kernels_amd64.h"
 
-// Q4_K GEMM, sixteen vectors per group (gemmQ4K16VNNI). The old GEMM paid
-// per row and vector for a chunk-by-chunk VPDPBUSD into a zeroed register,
-// a horizontal sum of the mins term and scalar float steps; here that
-// bookkeeping is done once per row and super-block for all sixteen
-// vectors, and the chunks take two vectors per 512-bit instruction. The
+// Q4_K GEMM, sixteen vectors per group (gemmQ4K16VNNI). gemmQ4KVNNI
+// (kquantvnni_amd64.s) pays per row and vector for a chunk-by-chunk
+// VPDPBUSD into a zeroed register, a horizontal sum of the mins term and
+// scalar float steps; here that bookkeeping is done once per row and
+// super-block for all sixteen vectors, and the chunks take two vectors
+// per 512-bit instruction. The
 // group layout (layoutQ4KGemm) interleaves what the kernel needs across
 // vectors: per super-block, for each pair of vectors (2P, 2P+1) at 512P,
 // chunk j of both in lane order at 64j and 64j+32; then per bsum pair j
@@ -19,13 +20,16 @@
 // Per row and super-block: the eight scales as word pairs (s, s)
 // broadcast into Z8-Z15, the nibbles in lane order into Z16-Z23 (each
 // chunk in both halves), d into Z2, and the mins term of every vector at
-// once: the mins as pairs (m, m) against the bsum rows by
-// VPDPWSSD, so that dword v is vector v's sumi, then dmin·yd·sumi
-// subtracted from the vectors' sumf in one zmm. Per pair of vectors only
-// the chunks remain: VPMADDUBSW leaves words 2l, 2l+1 with halves of lane
-// l's sum (at most 2·15·128), VPMADDWD or VPDPWSSD against (s, s) adds
-// s·(lane sum) into dword l, then d·yd (one multiply by the pair's spread
-// scales) times the lane sums as dotK45 adds it.
+// once: the mins as pairs (m, m) against the bsum rows by VPDPWSSD, so
+// that dword v is vector v's sumi, then dmin·yd·sumi subtracted from the
+// vectors' sumf in one zmm. Per pair of vectors only the chunks remain:
+// VPMADDUBSW leaves words 2l, 2l+1 with halves of lane l's sum (at most
+// 2·15·128), VPMADDWD or VPDPWSSD against (s, s) adds s·(lane sum) into
+// dword l, then d·yd (one multiply by the pair's spread scales) times the
+// lane sums as dotK45 adds it. (Tried on Zen 4 and slower: VPDPBUSD lane
+// sums of two chunks packed as word pairs, one VPDPWSSD per pair; lane
+// sums converted and scaled in float32, exact below 2^24; four
+// accumulators instead of two.)
 
 // GQ4KFIRST, GQ4KNEXT: chunk j of the vector pair at R10 + 8·AX (weights
 // Zw, scale pair Zs) into accumulator Zacc, which the first sets and the
@@ -55,7 +59,8 @@
 
 // GQ4KHEADER: the header work of the row super-block at R10 (activations
 // at R11): its scale pairs to 0(SP), min pairs to 32(SP), d to 64(SP),
-// and its mins term subtracted from the sumf at 144(SP). Clobbers AX, BX, DX, R12, R13, Y5-Y8, Z26-Z31.
+// and its mins term subtracted from the sumf at 144(SP). Clobbers AX, BX,
+// DX, R12, R13, Y5-Y8, Z26-Z31.
 #define GQ4KHEADER \
 	Q4KSCALES(R10, 0); \
 	VPSLLD       $16, Y5, Y6; \
