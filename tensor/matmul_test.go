@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestVecDotType(t *testing.T) {
@@ -282,4 +285,33 @@ func TestPoolConcurrentCallers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestPoolParkAndWake runs jobs with the helpers spinning (back to back),
+// parked (after an idle gap longer than their spin) and on a Pool with
+// more workers than Ps (no spinning at all), and closes Pools whose
+// helpers are parked and spinning: every index is visited once and Close
+// returns.
+func TestPoolParkAndWake(t *testing.T) {
+	for _, threads := range []int{2, 4, 4 * runtime.GOMAXPROCS(0)} {
+		p := NewPool(threads)
+		for _, gap := range []time.Duration{0, 0, 20 * time.Millisecond, 0, 20 * time.Millisecond} {
+			time.Sleep(gap)
+			var visited [257]atomic.Int32
+			p.ParallelFor(len(visited), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					visited[i].Add(1)
+				}
+			})
+			for i := range visited {
+				if v := visited[i].Load(); v != 1 {
+					t.Fatalf("threads=%d after a gap of %v: index %d visited %d times", threads, gap, i, v)
+				}
+			}
+		}
+		if threads == 2 {
+			time.Sleep(20 * time.Millisecond) // helpers parked
+		}
+		p.Close()
+	}
 }

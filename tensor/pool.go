@@ -7,19 +7,25 @@ import (
 )
 
 // Pool is a fixed set of worker goroutines that split loops into contiguous
-// chunks. Workers live until Close, so a decode step pays a channel wake-up
-// per worker rather than a goroutine start. A Pool runs one job at a time:
-// concurrent ParallelFor or MatMul calls on the same Pool take turns. The
-// Pool also owns the scratch buffer MatMul quantizes activations into, so
-// steady-state MatMul calls do not allocate.
+// chunks. Workers live until Close. Between jobs a worker first spins for a
+// short while, watching for the next job, and only then parks: a decode step
+// runs a few hundred short jobs back to back, and waking a parked goroutine
+// costs microseconds each time, which at two threads was a quarter of a
+// decode step. A Pool runs one job at a time: concurrent ParallelFor or
+// MatMul calls on the same Pool take turns. The Pool also owns the scratch
+// buffer MatMul quantizes activations into, so steady-state MatMul calls do
+// not allocate.
 type Pool struct {
 	mu      sync.Mutex
 	threads int
-	wake    []chan struct{} // one per helper goroutine (threads-1)
-	done    sync.WaitGroup
+	helpers []*helper // threads-1 of them
+	spin    int       // job checks a helper makes before parking
 	closed  bool
+	gen     uint64       // number of the current job (caller side, under mu)
+	pending atomic.Int64 // helpers still on the current job
 
-	// The running job, read by helpers between wake and done.
+	// The running job, read by helpers between their start and pending's
+	// decrement.
 	job     task
 	n       int
 	chunk   int
@@ -32,6 +38,25 @@ type Pool struct {
 	quant   quantizeTask
 	mm      matmulTask
 }
+
+// helper is one worker goroutine's mailbox.
+type helper struct {
+	gen    atomic.Uint64 // the job it is to run next; closedGen to stop
+	asleep atomic.Bool   // parked on wake, or about to be
+	wake   chan struct{} // a token per wake-up of a parked helper (capacity 1)
+}
+
+// closedGen tells a helper to stop.
+const closedGen = ^uint64(0)
+
+// spinChecks is how many times an idle helper looks for its next job
+// before parking: tens of microseconds, longer than the gaps between a
+// decode step's jobs, far shorter than a user notices. Every spinYield
+// checks it yields its thread, so goroutines outside the Pool still run.
+const (
+	spinChecks = 1 << 16
+	spinYield  = 1 << 10
+)
 
 // task is a loop body over [lo, hi). Pool's own jobs are pointers to fields
 // of the Pool, so handing them to helpers allocates nothing.
@@ -51,10 +76,16 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads, wake: make([]chan struct{}, threads-1)}
-	for i := range p.wake {
-		p.wake[i] = make(chan struct{})
-		go p.helper(p.wake[i])
+	p := &Pool{threads: threads}
+	if threads <= runtime.GOMAXPROCS(0) {
+		// With more workers than Ps a spinning helper would hold a P that
+		// a working one needs.
+		p.spin = spinChecks
+	}
+	for range threads - 1 {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		go p.helper(h)
 	}
 	return p
 }
@@ -62,10 +93,35 @@ func NewPool(threads int) *Pool {
 // Threads reports how many goroutines, the caller included, share the work.
 func (p *Pool) Threads() int { return p.threads }
 
-func (p *Pool) helper(wake <-chan struct{}) {
-	for range wake {
+// helper runs the jobs handed to h until Close.
+func (p *Pool) helper(h *helper) {
+	var seen uint64
+	for {
+		g := h.gen.Load()
+		for i := 1; g == seen && i < p.spin; i++ {
+			if i%spinYield == 0 {
+				runtime.Gosched()
+			}
+			g = h.gen.Load()
+		}
+		if g == seen {
+			// Park. Announce it first, then look once more: run stores the
+			// job number before it checks asleep, so one of the two sides
+			// sees the other.
+			h.asleep.Store(true)
+			if g = h.gen.Load(); g == seen {
+				<-h.wake
+				g = h.gen.Load()
+			} else if !h.asleep.CompareAndSwap(true, false) {
+				<-h.wake // run saw us asleep and sent a token: take it
+			}
+		}
+		if g == closedGen {
+			return
+		}
+		seen = g
 		p.work()
-		p.done.Done()
+		p.pending.Add(-1)
 	}
 }
 
@@ -92,13 +148,21 @@ func (p *Pool) run(t task, n int) {
 	p.nchunks = int64((n + p.chunk - 1) / p.chunk)
 	p.job, p.n = t, n
 	p.next.Store(0)
-	helpers := min(p.threads, int(p.nchunks)) - 1
-	p.done.Add(helpers)
-	for _, w := range p.wake[:helpers] {
-		w <- struct{}{}
+	helpers := p.helpers[:min(p.threads, int(p.nchunks))-1]
+	p.pending.Store(int64(len(helpers)))
+	p.gen++
+	for _, h := range helpers {
+		h.gen.Store(p.gen)
+		if h.asleep.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
 	p.work()
-	p.done.Wait()
+	for i := 1; p.pending.Load() > 0; i++ {
+		if i%spinYield == 0 {
+			runtime.Gosched()
+		}
+	}
 	p.job = nil
 }
 
@@ -123,8 +187,11 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, w := range p.wake {
-		close(w)
+	for _, h := range p.helpers {
+		h.gen.Store(closedGen)
+		if h.asleep.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
 }
 
