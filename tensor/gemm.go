@@ -153,24 +153,24 @@ const q8KBytes = 292
 // layout, 64-byte aligned blocks whose 32-byte loads never straddle a cache
 // line: the 256 quants in lane order (dword l of each 32-quant chunk holds
 // quants l, l+8, l+16, l+24, the elements the Go kernels sum into lane l),
-// then for Q4_K the scale d at 256 and the bsums at 288; for Q6_K, at 256,
+// then for Q5_K the scale d at 256 and the bsums at 288; for Q6_K, at 256,
 // per chunk the sixteen words 32·(q[4l] + q[4l+1]) and 32·(q[4l+2] +
 // q[4l+3]) of its permuted quants, which turn the kernel's sums of q·q8
 // into sums of (q-32)·q8, and d at 512.
 const (
-	gemmQ4KBlock = 320
+	gemmQ5KBlock = 320
 	gemmQ6KBlock = 576
 )
 
-// gemmGroupQ4K sizes the Q4_K layout for sixteen vectors.
-func gemmGroupQ4K(cols int) int { return 16 * cols / QK_K * gemmQ4KBlock }
+// gemmGroupQ5K sizes the Q5_K layout for sixteen vectors.
+func gemmGroupQ5K(cols int) int { return 16 * cols / QK_K * gemmQ5KBlock }
 
 // gemmGroupQ6K sizes the Q6_K layout for sixteen vectors.
 func gemmGroupQ6K(cols int) int { return 16 * cols / QK_K * gemmQ6KBlock }
 
-// gemmLayoutQ4K lays a Q8_K activation row out for the Q4_K kernel.
-func gemmLayoutQ4K(dst, a []byte, lane, cols int) {
-	layoutK(dst, a, lane, cols, gemmQ4KBlock, func(blk, y []byte) {
+// gemmLayoutQ5K lays a Q8_K activation row out for the Q5_K kernel.
+func gemmLayoutQ5K(dst, a []byte, lane, cols int) {
+	layoutK(dst, a, lane, cols, gemmQ5KBlock, func(blk, y []byte) {
 		copy(blk[256:260], y[:4])
 		copy(blk[288:320], y[4+QK_K:])
 	})

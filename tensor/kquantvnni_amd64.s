@@ -18,16 +18,6 @@ DATA lanePerm<>+16(SB)/8, $0x1d150d051c140c04
 DATA lanePerm<>+24(SB)/8, $0x1f170f071e160e06
 GLOBL lanePerm<>(SB), RODATA|NOPTR, $32
 
-// HSUMF: X's lane 0 = the sum of Y's eight dwords, as float32. Clobbers T.
-#define HSUMF(Y, X, T) \
-	VEXTRACTI128 $1, Y, T; \
-	VPADDD       T, X, X; \
-	VPSHUFD      $0x4e, X, T; \
-	VPADDD       T, X, X; \
-	VPSHUFD      $0xb1, X, T; \
-	VPADDD       T, X, X; \
-	VCVTDQ2PS    X, X
-
 // The decode kernel dotQ4Kx4VNNI (MatMul with one vector) takes four rows
 // per super-block and does the per-row bookkeeping for all four at once:
 // one zmm holds the four rows' 16-byte headers (d, dmin, twelve scale
@@ -318,36 +308,6 @@ done: \
 
 
 
-// GEMMQ4KCHUNK: Yacc += scale j × lane sums of chunk j (weights Yw) against
-// the vector at R10.
-#define GEMMQ4KCHUNK(j, Yw, Yt, Yacc) \
-	VPXORD        Yt, Yt, Yt; \
-	VPDPBUSD      (32*j)(R10), Yw, Yt; \
-	VPDPWSSD.BCST (4*j)(SP), Yt, Yacc
-
-// GEMMQ4KUNPACK: chunks 2g and 2g+1 of the row at SI into Ylo and Yhi.
-#define GEMMQ4KUNPACK(g, Ylo, Yhi) \
-	VPERMB (16+32*g)(SI), Y24, Ylo; \
-	VPSRLW $4, Ylo, Yhi; \
-	VPANDD Y25, Ylo, Ylo; \
-	VPANDD Y25, Yhi, Yhi
-
-// GEMMQ4KUNPACKROW: the Q4_K super-block at SI: scales at 0(SP), mins
-// doubled into word pairs in Y7, chunks in Y16-Y23, d and dmin in X26, X27.
-#define GEMMQ4KUNPACKROW \
-	Q4KSCALES(SI, 0); \
-	VPUNPCKLWD  X8, X8, X7; \
-	VPUNPCKHWD  X8, X8, X8; \
-	VINSERTI128 $1, X8, Y7, Y7; \
-	GEMMQ4KUNPACK(0, Y16, Y17); \
-	GEMMQ4KUNPACK(1, Y18, Y19); \
-	GEMMQ4KUNPACK(2, Y20, Y21); \
-	GEMMQ4KUNPACK(3, Y22, Y23); \
-	MOVL        0(SI), BX; \
-	VMOVD       BX, X5; \
-	VCVTPH2PS   X5, X26; \
-	VMOVSHDUP   X26, X27
-
 // GEMMKLANES: the lane sums of vector R10 against the unpacked row, chunk
 // by chunk through CHUNK, scaled by d = X26 × the vector's scale and added
 // into 0(R11), as dotK45 and dotK16 add them into sums.
@@ -369,19 +329,6 @@ done: \
 	VMULPS       Y4, Y0, Y0; \
 	VADDPS       0(R11), Y0, Y0; \
 	VMOVUPS      Y0, 0(R11)
-
-// GEMMQ4KVEC: vector R10 against the unpacked row, as dotK45: lane sums
-// d·acc into 0(R11), dmin·sumi subtracted from 32(R11).
-#define GEMMQ4KVEC \
-	GEMMKLANES(GEMMQ4KCHUNK, 256); \
-	VMOVSS       256(R10), X6; \
-	VPMADDWD     288(R10), Y7, Y2; \
-	HSUMF(Y2, X2, X3); \
-	VMULSS       X6, X27, X3; \
-	VMULSS       X2, X3, X3; \
-	VMOVSS       32(R11), X2; \
-	VSUBSS       X3, X2, X2; \
-	VMOVSS       X2, 32(R11)
 
 // Q6_K GEMM. dotK16 sums scale_j · q8 · (q-32) in eight lanes (element mod 8)
 // over sixteen 16-element groups; a 32-element chunk c holds groups 2c and
@@ -629,17 +576,10 @@ q4klaydone:
 	VZEROUPPER
 	RET
 
-// func gemmQ4KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
-// Rows w, w+stride, w+2·stride, w+3·stride (nb super-blocks) against nv
-// (1-16) vectors laid out by gemmLayoutQ4K at a, a+astride, ...:
-// out[r][i][0:8] += the lane sums d·acc of row r and vector i and
-// out[r][i][8] -= its dmin terms, so that laneSum(out[r][i][8],
-// out[r][i][0:8]) is dotQ4K's result.
-TEXT ·gemmQ4KVNNI(SB), 0, $48-56
-	GEMMKBODY(GEMMQ4KUNPACKROW, GEMMQ4KVEC, 144, 320, gq4ksb, gq4krow, gq4kvec, gq4kdone)
-
 // func gemmQ6KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
-// As gemmQ4KVNNI for Q6_K rows and vectors laid out by gemmLayoutQ6K;
+// Rows w, w+stride, w+2·stride, w+3·stride (nb super-blocks) against nv
+// (1-16) vectors laid out by gemmLayoutQ6K at a, a+astride, ...:
+// out[r][i][0:8] += the lane sums d·acc of row r and vector i, so that
 // laneSum(0, out[r][i][0:8]) is dotQ6K's result.
 TEXT ·gemmQ6KVNNI(SB), 0, $48-56
 	GEMMKBODY(GEMMQ6KUNPACKROW, GEMMQ6KVEC, 210, 576, gq6ksb, gq6krow, gq6kvec, gq6kdone)

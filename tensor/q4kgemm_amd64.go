@@ -26,21 +26,21 @@ const (
 	q4kGemmVecs = q4kDecodeVecs + 1
 )
 
-// The sixteen-vector Q4_K kernel follows the one-vector one in
-// narrowGemms (this file's init runs after q4k4_amd64.go's: the go command
-// hands a package's files to the compiler sorted by name) and takes every
-// count of vectors past it, before fastGemm's kernel. It needs the same
-// CPU features (AVX-512 VNNI and VBMI), so it goes in where that one did.
+// The sixteen-vector Q4_K kernel is fastGemm's for Q4_K and takes the
+// counts of vectors past the one-vector kernel's (narrowGemms, tried
+// first). It needs the same CPU features (AVX-512 VNNI and VBMI), so it goes
+// in where that one did (this file's init runs after q4k4_amd64.go's: the go
+// command hands a package's files to the compiler sorted by name).
 func init() {
 	if len(narrowGemms[Q4_K]) == 0 {
 		return
 	}
-	narrowGemms[Q4_K] = append(narrowGemms[Q4_K], &gemmKernel{
+	fastGemm[Q4_K] = &gemmKernel{
 		rows: 4, vecs: 16, minVecs: q4kGemmVecs,
 		groupBytes: func(cols int) int { return cols / QK_K * q4kGemmBlock },
 		layout:     layoutQ4KGemm,
 		run:        runQ4KGemm,
-	})
+	}
 }
 
 // layoutQ4KGemm is the kernel's gemmKernel.layout: vector lane's quants in

@@ -3,12 +3,12 @@
 #include "textflag.h"
 #include "kernels_amd64.h"
 
-// Q4_K GEMM, sixteen vectors per group (gemmQ4K16VNNI). gemmQ4KVNNI
-// (kquantvnni_amd64.s) pays per row and vector for a chunk-by-chunk
-// VPDPBUSD into a zeroed register, a horizontal sum of the mins term and
-// scalar float steps; here that bookkeeping is done once per row and
-// super-block for all sixteen vectors, and the chunks take two vectors
-// per 512-bit instruction. The
+// Q4_K GEMM, sixteen vectors per group (gemmQ4K16VNNI). The kernel it
+// replaced (like gemmQ6KVNNI and Q5_K's) paid per row and vector for a
+// chunk-by-chunk VPDPBUSD into a zeroed register, a horizontal sum of the
+// mins term and scalar float steps; here that bookkeeping is done once per
+// row and super-block for all sixteen vectors, and the chunks take two
+// vectors per 512-bit instruction. The
 // group layout (layoutQ4KGemm) interleaves what the kernel needs across
 // vectors: per super-block, for each pair of vectors (2P, 2P+1) at 512P,
 // chunk j of both in lane order at 64j and 64j+32; then per bsum pair j

@@ -13,10 +13,10 @@ import (
 // group buffer starts with random bytes, as a reused one holds stale
 // vectors in the lanes past nv.
 func TestQ4KGemmArbitraryBytes(t *testing.T) {
-	if len(narrowGemms[Q4_K]) < 2 {
+	if fastGemm[Q4_K] == nil {
 		t.Skipf("no sixteen-vector Q4_K kernel on this CPU/build (kernels %q)", Kernels())
 	}
-	g := narrowGemms[Q4_K][1]
+	g := fastGemm[Q4_K]
 	rng := rand.New(rand.NewPCG(14, 14))
 	for _, cols := range []int{256, 2048, 11008} {
 		const rows = 8

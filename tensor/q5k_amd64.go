@@ -28,5 +28,5 @@ func init() {
 	fastDots4[Q5_K] = rows4K(dotQ5Kx4VNNI, 176)
 	// Q5_K's activations are Q8_K in the same lane order as Q4_K's, so the
 	// Q4_K layout serves.
-	fastGemm[Q5_K] = gemmRowsK(gemmQ5KVNNI, 176, gemmQ4KBlock, gemmLayoutQ4K, gemmGroupQ4K)
+	fastGemm[Q5_K] = gemmRowsK(gemmQ5KVNNI, 176, gemmQ5KBlock, gemmLayoutQ5K, gemmGroupQ5K)
 }

@@ -248,8 +248,8 @@ q5kx4done:
 	VZEROUPPER
 	RET
 
-// GEMM: as gemmQ4KVNNI (whose activation layout, gemmLayoutQ4K, serves
-// Q5_K unchanged): per super-block, each of the four rows is unpacked once
+// GEMM, in the plan of gemmQ6KVNNI (kquantvnni_amd64.s), on the layout
+// gemmLayoutQ5K: per super-block, each of the four rows is unpacked once
 // into Y16-Y23 with its scales, then dotted against every vector's
 // lane-ordered activations, which stay in L1 across the four rows.
 
@@ -262,7 +262,7 @@ q5kx4done:
 
 // func gemmQ5KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
 // Rows w, w+stride, w+2·stride, w+3·stride (nb super-blocks) against nv
-// (1-16) vectors laid out by gemmLayoutQ4K at a, a+astride, ...:
+// (1-16) vectors laid out by gemmLayoutQ5K at a, a+astride, ...:
 // out[r][i][0:8] += the lane sums d·acc of row r and vector i and
 // out[r][i][8] -= its dmin terms, so that laneSum(out[r][i][8],
 // out[r][i][0:8]) is dotQ5K's result.
