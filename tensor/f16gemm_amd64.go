@@ -74,13 +74,14 @@ func runF16Gemm(m *Matrix, r int, grp, _ []byte, nv int, dst []float32) {
 		default:
 			gemmF16x4AVX512(&w[0], rb, &a[0], ab, n16, (*[12]float32)(out[:12]))
 		}
-		for rr := range 3 {
-			for j := range min(k, nv-v) {
-				sum := out[k*rr+j]
-				for i := n16; i < cols; i++ {
-					sum += half(w[rr*rb+2*i:]) * math.Float32frombits(binary.LittleEndian.Uint32(a[j*ab+4*i:]))
+		for j := range min(k, nv-v) {
+			o := dst[(v+j)*m.Rows+r:][:3]
+			o[0], o[1], o[2] = out[j], out[k+j], out[2*k+j]
+			for i := n16; i < cols; i++ {
+				x := math.Float32frombits(binary.LittleEndian.Uint32(a[j*ab+4*i:]))
+				for rr := range o {
+					o[rr] += half(w[rr*rb+2*i:]) * x
 				}
-				dst[(v+j)*m.Rows+r+rr] = sum
 			}
 		}
 	}
