@@ -11,8 +11,9 @@ import (
 // decode; Q4_K's decode kernel, which wants its activation row laid out
 // once per MatMul, takes even one vector this way). The activations are
 // first re-laid out per group of vecs vectors into the form the kernel
-// reads. Every output equals the single-row kernel's bit
-// for bit.
+// reads. Every output of an integer kernel equals the single-row
+// kernel's bit for bit; the float kernel (F16) rounds differently, within
+// the float dot kernels' tolerance.
 type gemmKernel struct {
 	rows, vecs int // weight rows and activation vectors per call
 	minVecs    int // fewest vectors for which it beats the one-vector kernels
