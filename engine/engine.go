@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/llmos/llmos/gguf"
 	"github.com/llmos/llmos/model"
@@ -18,7 +17,8 @@ import (
 
 // Options configures Open. The zero value uses the defaults.
 type Options struct {
-	// Threads is the number of compute threads; <= 0 means one per core.
+	// Threads is the number of compute threads; <= 0 means one per
+	// physical core (tensor.PhysicalCores).
 	Threads int
 	// Context is the KV cache length in tokens; <= 0 means the model's
 	// training context, capped at DefaultMaxContext.
@@ -69,11 +69,7 @@ func New(f *gguf.File, opts Options) (*Engine, error) {
 	if ctx <= 0 {
 		ctx = min(m.Config.ContextLen, DefaultMaxContext)
 	}
-	threads := opts.Threads
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	return &Engine{File: f, Model: m, Tokenizer: tok, Pool: tensor.NewPool(threads), Context: ctx}, nil
+	return &Engine{File: f, Model: m, Tokenizer: tok, Pool: tensor.NewPool(opts.Threads), Context: ctx}, nil
 }
 
 // Close releases the pool and unmaps the file.

@@ -71,10 +71,10 @@ func (f funcTask) run(lo, hi int) { f(lo, hi) }
 const chunksPerThread = 4
 
 // NewPool starts a pool of threads workers (the caller of ParallelFor counts
-// as one); threads <= 0 means runtime.GOMAXPROCS(0).
+// as one); threads <= 0 means PhysicalCores().
 func NewPool(threads int) *Pool {
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = PhysicalCores()
 	}
 	p := &Pool{threads: threads}
 	if threads <= runtime.GOMAXPROCS(0) {
