@@ -10,8 +10,8 @@ import (
 // chunks. Workers live until Close. Between jobs a worker first spins for a
 // short while, watching for the next job, and only then parks: a decode step
 // runs a few hundred short jobs back to back, and waking a parked goroutine
-// costs microseconds each time, which at two threads was a quarter of a
-// decode step. A Pool runs one job at a time: concurrent ParallelFor or
+// costs microseconds each time, which at two threads cost a fifth of the
+// decode rate. A Pool runs one job at a time: concurrent ParallelFor or
 // MatMul calls on the same Pool take turns. The Pool also owns the scratch
 // buffer MatMul quantizes activations into, so steady-state MatMul calls do
 // not allocate.
