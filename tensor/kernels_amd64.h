@@ -88,3 +88,26 @@
 	ADDQ $292, DI; \
 	DECQ CX; \
 	JNZ  loop
+
+// The AVX2 Q4_K and Q5_K kernels (kquant_amd64.s, q5k_amd64.s) take a pair
+// of 32-element chunks as follows; Y12 holds their byte shuffle.
+
+// KPAIR: Y2/Y3 = lanes 0-3/4-7 of chunks qa and qb (unsigned quants,
+// shuffled) against the activation chunks at DI+o and DI+o+32, each as
+// interleaved words (qa, qb, qa, qb ...). Clobbers qa, qb.
+#define KPAIR(qa, qb, o) \
+	VMOVDQU    o(DI), Y2; \
+	VMOVDQU    (o+32)(DI), Y3; \
+	VPSHUFB    Y12, Y2, Y2; \
+	VPSHUFB    Y12, Y3, Y3; \
+	VPMADDUBSW Y2, qa, qa; \
+	VPMADDUBSW Y3, qb, qb; \
+	VPUNPCKLWD qb, qa, Y2; \
+	VPUNPCKHWD qb, qa, Y3;
+
+// KSCALE: Y10 += Y2 and Y11 += Y3 with word pairs weighted by S.
+#define KSCALE(S) \
+	VPMADDWD S, Y2, Y2; \
+	VPMADDWD S, Y3, Y3; \
+	VPADDD   Y2, Y10, Y10; \
+	VPADDD   Y3, Y11, Y11

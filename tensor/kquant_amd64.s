@@ -67,26 +67,6 @@ GLOBL q6ScaleIdx<>(SB), RODATA|NOPTR, $128
 	VPSHUFD    $(0x55*g), Y9, Y4; \
 	KSCALE(Y4)
 
-// KPAIR: Y2/Y3 = lanes 0-3/4-7 of chunks qa and qb (unsigned quants,
-// shuffled) against the activation chunks at DI+o and DI+o+32, each as
-// interleaved words (qa, qb, qa, qb ...). Clobbers qa, qb.
-#define KPAIR(qa, qb, o) \
-	VMOVDQU    o(DI), Y2; \
-	VMOVDQU    (o+32)(DI), Y3; \
-	VPSHUFB    Y12, Y2, Y2; \
-	VPSHUFB    Y12, Y3, Y3; \
-	VPMADDUBSW Y2, qa, qa; \
-	VPMADDUBSW Y3, qb, qb; \
-	VPUNPCKLWD qb, qa, Y2; \
-	VPUNPCKHWD qb, qa, Y3;
-
-// KSCALE: Y10 += Y2 and Y11 += Y3 with word pairs weighted by S.
-#define KSCALE(S) \
-	VPMADDWD S, Y2, Y2; \
-	VPMADDWD S, Y3, Y3; \
-	VPADDD   Y2, Y10, Y10; \
-	VPADDD   Y3, Y11, Y11
-
 // func dotQ4KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4KAVX2(SB), NOSPLIT, $32-28
 	MOVQ    w+0(FP), SI

@@ -66,7 +66,7 @@ func init() {
 	}
 	vnni := cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 	for _, k := range legacyKernels {
-		fastDots[k.typ] = legacyFast(k.avx2, k.rest, k.wsize, k.asize)
+		fastDots[k.typ] = blockFast(k.avx2, k.rest, k.wsize, k.asize)
 		if vnni && (!k.vbmi || cpu.X86.HasAVX512VBMI) {
 			fastDots4[k.typ] = legacyRows4(k.vnni, k.rest, k.wsize, k.asize)
 		}
@@ -84,22 +84,7 @@ func init() {
 	fastGemm[Q5_1].layout = gemmLayoutQ81
 }
 
-// legacyFast wraps a one-row kernel over whole batches of eight 32-element
-// blocks (wsize bytes of weights, asize of activations each); the Go loop
-// rest continues its running sum over the tail.
-func legacyFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize, asize int) vecDotFunc {
-	return func(w, a []byte, n int) float32 {
-		nb8 := n / 32 &^ 7
-		var sumf float32
-		if nb8 > 0 {
-			_, _ = w[nb8*wsize-1], a[nb8*asize-1]
-			sumf = kernel(&w[0], &a[0], nb8)
-		}
-		return rest(w, a, nb8, n/32, sumf)
-	}
-}
-
-// legacyRows4 wraps a four-row kernel as legacyFast wraps a one-row one;
+// legacyRows4 wraps a four-row kernel as blockFast wraps a one-row one;
 // each row's tail continues its own running sum. ad is unused.
 func legacyRows4(kernel func(w *byte, stride int, a *byte, nb int, out *[4]float32), rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize, asize int) dot4Func {
 	return func(w []byte, stride int, a []byte, _ []float32, n int, dst []float32) {

@@ -91,19 +91,9 @@ GLOBL q5LanePerm<>(SB), RODATA|NOPTR, $32
 	HISH       $hi, Y5, Y3; \
 	VPAND      Y6, Y3, Y3; \
 	VPOR       Y3, Y1, Y1; \
-	VMOVDQU    (4+64*g)(DI), Y2; \
-	VMOVDQU    (36+64*g)(DI), Y3; \
-	VPSHUFB    Y12, Y2, Y2; \
-	VPSHUFB    Y12, Y3, Y3; \
-	VPMADDUBSW Y2, Y0, Y0; \
-	VPMADDUBSW Y3, Y1, Y1; \
-	VPUNPCKLWD Y1, Y0, Y2; \
-	VPUNPCKHWD Y1, Y0, Y3; \
+	KPAIR(Y0, Y1, (4+64*g)) \
 	VPSHUFD    $(0x55*g), Y9, Y4; \
-	VPMADDWD   Y4, Y2, Y2; \
-	VPMADDWD   Y4, Y3, Y3; \
-	VPADDD     Y2, Y10, Y10; \
-	VPADDD     Y3, Y11, Y11
+	KSCALE(Y4)
 
 // func dotQ5KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ5KAVX2(SB), NOSPLIT, $32-28

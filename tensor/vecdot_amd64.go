@@ -47,17 +47,17 @@ func init() {
 		return
 	}
 	kernelSet = "avx2"
-	fastDots[Q8_0] = blockFast(dotQ8_0AVX2, q8_0Blocks, 34)
-	fastDots[Q4_0] = blockFast(dotQ4_0AVX2, q4_0Blocks, 18)
+	fastDots[Q8_0] = blockFast(dotQ8_0AVX2, q8_0Blocks, 34, 34)
+	fastDots[Q4_0] = blockFast(dotQ4_0AVX2, q4_0Blocks, 18, 34)
 	fastDots[Q4_K] = kFast(dotQ4KAVX2, 144)
 	fastDots[Q6_K] = kFast(dotQ6KAVX2, 210)
-	fastDots[F32] = floatFast(dotF32AVX2, dotF32, 4)
-	fastDots[F16] = floatFast(dotF16AVX2, dotF16, 2)
-	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2)
+	fastDots[F32] = floatFast(dotF32AVX2, dotF32, 4, 32)
+	fastDots[F16] = floatFast(dotF16AVX2, dotF16, 2, 32)
+	fastDots[BF16] = floatFast(dotBF16AVX2, dotBF16, 2, 32)
 	dotFloats = dotFloatsFast
 	axpyFloats = axpyFast
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512BF16 {
-		fastDots[BF16] = floatFast64(dotBF16AVX512BF16, fastDots[BF16]) // bf16_amd64.s
+		fastDots[BF16] = floatFast(dotBF16AVX512BF16, fastDots[BF16], 2, 64) // bf16_amd64.s
 	}
 	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW || !cpu.X86.HasAVX512VNNI {
 		return
@@ -101,15 +101,15 @@ func rows4Fast(kernel func(w *byte, stride int, a *byte, ad *float32, nb int, ou
 }
 
 // blockFast wraps an assembly kernel over 32-element blocks (whole batches
-// of 8) whose weight blocks take wsize bytes, continuing the running sum
-// over the tail with the Go kernel's loop rest.
-func blockFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize int) vecDotFunc {
+// of 8) whose weight and activation blocks take wsize and asize bytes,
+// continuing the running sum over the tail with the Go kernel's loop rest.
+func blockFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b0, b1 int, sumf float32) float32, wsize, asize int) vecDotFunc {
 	return func(w, a []byte, n int) float32 {
 		nb := n / 32
 		nb8 := nb &^ 7
 		var sumf float32
 		if nb8 > 0 {
-			_, _ = w[nb8*wsize-1], a[nb8*34-1]
+			_, _ = w[nb8*wsize-1], a[nb8*asize-1]
 			sumf = kernel(&w[0], &a[0], nb8)
 		}
 		return rest(w, a, nb8, nb, sumf)
@@ -119,17 +119,18 @@ func blockFast(kernel func(w, a *byte, nb int) float32, rest func(w, a []byte, b
 // The float kernels accumulate in float32 lanes; the tail joins them in
 // float64 as the Go kernels do.
 
-// floatFast wraps an assembly float kernel (whole 32-element batches) over
-// elements of size bytes, finishing the tail with the Go kernel ref.
-func floatFast(kernel func(a, b *byte, n int) float32, ref vecDotFunc, size int) vecDotFunc {
+// floatFast wraps an assembly float kernel over whole batches of batch
+// elements (a power of two) of size bytes, finishing the tail with the
+// kernel tail (the Go kernel, or a narrower assembly one).
+func floatFast(kernel func(a, b *byte, n int) float32, tail vecDotFunc, size, batch int) vecDotFunc {
 	return func(w, a []byte, n int) float32 {
-		n32 := n &^ 31
+		nw := n &^ (batch - 1)
 		var sum float64
-		if n32 > 0 {
-			_, _ = w[size*n32-1], a[size*n32-1]
-			sum = float64(kernel(&w[0], &a[0], n32))
+		if nw > 0 {
+			_, _ = w[size*nw-1], a[size*nw-1]
+			sum = float64(kernel(&w[0], &a[0], nw))
 		}
-		return float32(sum + float64(ref(w[size*n32:], a[size*n32:], n-n32)))
+		return float32(sum + float64(tail(w[size*nw:], a[size*nw:], n-nw)))
 	}
 }
 
