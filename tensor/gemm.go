@@ -84,8 +84,23 @@ func (l q8Lanes) layout(bias int32) func(dst, a []byte, lane, cols int) {
 
 // put lays the Q8_0 activations a out as vector v of the group dst: at
 // each step, vector v's run of rows·g lanes holds g dwords, each repeated
-// for the rows.
+// for the rows. With an assembly version (putLanesFast) it takes that;
+// putGo stays the reference it is tested against.
 func (l q8Lanes) put(dst, a []byte, v, cols int, bias int32) {
+	nb := (cols / 32) &^ 7
+	if putLanesFast != nil && nb > 0 {
+		putLanesFast(l, dst, a, v, nb, bias)
+		return
+	}
+	l.putGo(dst, a, v, nb, bias)
+}
+
+// putLanesFast is put's assembly version for nb > 0 blocks, nil where the
+// CPU has none.
+var putLanesFast func(l q8Lanes, dst, a []byte, v, nb int, bias int32)
+
+// putGo is put over the first nb blocks, in Go.
+func (l q8Lanes) putGo(dst, a []byte, v, nb int, bias int32) {
 	size, step, steps := l.block(), 4*l.lanes, 8/l.g
 	run := 4 * l.rows * l.g
 	var at [8]int // where a block's dword k goes
@@ -93,7 +108,7 @@ func (l q8Lanes) put(dst, a []byte, v, cols int, bias int32) {
 		at[k] = step*(k/l.g) + run*v + 4*l.rows*(k%l.g)
 	}
 	scales, corrs := step*steps+run*v, step*(steps+1)+run*v
-	for b := range (cols / 32) &^ 7 {
+	for b := range nb {
 		blk := dst[b*size : (b+1)*size]
 		y := a[b*34 : b*34+34]
 		for k, o := range at {
