@@ -192,7 +192,7 @@ type scratch struct {
 	hb, hb2             []float32
 	rope                []float32      // per token: cos, sin pairs
 	scores              chan []float32 // one attention-weights buffer per thread
-	ctx                 int            // positions each scores buffer holds
+	ctx                 int            // positions of each query head a scores buffer holds
 	out                 []float32      // normed hidden states of output tokens
 }
 
@@ -216,7 +216,7 @@ func (s *scratch) ensure(c Config, n, ctx, workers int) {
 	s.ctx = max(ctx, s.ctx)
 	s.scores = make(chan []float32, workers)
 	for range workers {
-		s.scores <- make([]float32, s.ctx)
+		s.scores <- make([]float32, c.Heads/c.KVHeads*s.ctx)
 	}
 }
 
@@ -357,12 +357,14 @@ func (r *Runner) rope(x []float32, heads int) {
 // positions 0..pos of the token's sequence, into s.att.
 func (r *Runner) attention(b *Batch, c *Cache, li int) {
 	r.attnBatch, r.attnCache, r.attnLayer = b, c, li
-	r.pool.ParallelFor(len(b.Tokens)*r.m.Config.Heads, r.attnFn)
+	r.pool.ParallelFor(len(b.Tokens)*r.m.Config.KVHeads, r.attnFn)
 	r.attnBatch, r.attnCache = nil, nil
 }
 
 // attend is the body of attention over jobs [lo, hi), a job being one
-// (token, query head). It borrows a score buffer for its chunk.
+// (token, key/value head): the group of query heads that share the head
+// attends together, reading each key and value row once. It borrows a
+// score buffer for its chunk.
 func (r *Runner) attend(lo, hi int) {
 	cfg, s := r.m.Config, &r.s
 	b, c := r.attnBatch, r.attnCache
@@ -372,19 +374,10 @@ func (r *Runner) attend(lo, hi int) {
 	scores := <-s.scores
 	defer func() { s.scores <- scores }()
 	for job := lo; job < hi; job++ {
-		i, h := job/cfg.Heads, job%cfg.Heads
-		q := s.q[job*hd : (job+1)*hd]
-		seq, pos := int(b.Seq[i]), int(b.Pos[i])
-		base := c.slot(seq, 0) + (h/group)*hd
-		for p := 0; p <= pos; p++ {
-			scores[p] = tensor.Dot(q, keys[base+p*kvDim:base+p*kvDim+hd]) * scale
-		}
-		tensor.Softmax(scores[:pos+1])
-		out := s.att[job*hd : (job+1)*hd]
-		clear(out)
-		for p := 0; p <= pos; p++ {
-			tensor.Axpy(scores[p], values[base+p*kvDim:base+p*kvDim+hd], out)
-		}
+		i := job / cfg.KVHeads
+		base := c.slot(int(b.Seq[i]), 0) + (job%cfg.KVHeads)*hd
+		heads := s.q[job*group*hd : (job+1)*group*hd] // the group's query heads, in order
+		tensor.Attend(s.att[job*group*hd:(job+1)*group*hd], heads, keys[base:], values[base:], hd, kvDim, int(b.Pos[i])+1, scale, scores)
 	}
 }
 
