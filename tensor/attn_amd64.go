@@ -82,10 +82,10 @@ func attnScoresAVX512(dst, q, keys []float32, hd, stride, n int, scale float32) 
 }
 
 // attnValuesAVX512 is attnValuesGo on the AVX-512 kernels, for head sizes
-// that are a multiple of 64.
+// that are a multiple of 16.
 func attnValuesAVX512(out, w, values []float32, hd, stride, n int) {
 	g := len(out) / hd
-	if hd%64 != 0 {
+	if hd%16 != 0 {
 		attnValuesGo(out, w, values, hd, stride, n)
 		return
 	}

@@ -209,8 +209,9 @@ s1chunk:
 // func attnValues4AVX512(w *float32, wstride int, v *float32, vstride, hd, n int, out *float32)
 // Four queries' weights (rows wstride floats apart) times n value rows
 // (vstride floats apart): out[g*hd+c] = Σ_p w[g*wstride+p]·v[p*vstride+c].
-// hd: a multiple of 64; n ≥ 1. Query g's 64-float block accumulates in
-// Z(4g)..Z(4g+3), each value block loaded once for the four.
+// hd: a multiple of 16; n ≥ 1. Query g's 64-float block accumulates in
+// Z(4g)..Z(4g+3), each value block loaded once for the four; what is left
+// of a row past its 64-float blocks goes sixteen floats at a time.
 TEXT ·attnValues4AVX512(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), BX
@@ -226,6 +227,7 @@ TEXT ·attnValues4AVX512(SB), NOSPLIT, $0-56
 	MOVQ out+48(FP), R12
 	MOVQ R9, DX
 	SHRQ $8, DX
+	JZ   v4chunks
 
 v4block:
 	ZERO16
@@ -283,22 +285,67 @@ v4pos:
 	ADDQ    $256, DI
 	DECQ    DX
 	JNZ     v4block
+
+v4chunks:
+	MOVQ R9, DX
+	SHRQ $6, DX
+	ANDQ $3, DX
+	JZ   v4done
+
+v4chunk:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z4, Z4, Z4
+	VPXORD Z8, Z8, Z8
+	VPXORD Z12, Z12, Z12
+	MOVQ   SI, AX
+	MOVQ   DI, R14
+	MOVQ   R13, CX
+
+v4cpos:
+	VMOVUPS      (R14), Z16
+	VBROADCASTSS (AX), Z20
+	VBROADCASTSS (AX)(BX*1), Z21
+	VBROADCASTSS (AX)(BX*2), Z22
+	VBROADCASTSS (AX)(R11*1), Z23
+	VFMADD231PS  Z20, Z16, Z0
+	VFMADD231PS  Z21, Z16, Z4
+	VFMADD231PS  Z22, Z16, Z8
+	VFMADD231PS  Z23, Z16, Z12
+	ADDQ         $4, AX
+	ADDQ         R8, R14
+	DECQ         CX
+	JNZ          v4cpos
+
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z4, (R12)(R9*1)
+	VMOVUPS Z8, (R12)(R9*2)
+	VMOVUPS Z12, (R12)(R10*1)
+	ADDQ    $64, R12
+	ADDQ    $64, DI
+	DECQ    DX
+	JNZ     v4chunk
+
+v4done:
 	VZEROUPPER
 	RET
 
 // func attnValues1AVX512(w, v *float32, vstride, hd, n int, out *float32)
-// One query: out[c] = Σ_p w[p]·v[p*vstride+c]. hd: a multiple of 64; n ≥ 1.
+// One query: out[c] = Σ_p w[p]·v[p*vstride+c]. hd: a multiple of 16; n ≥ 1.
 // Even and odd positions accumulate apart (Z0-Z3, Z4-Z7), two chains per
-// block to hide the FMA latency, and are added at the end.
+// block to hide the FMA latency, and are added at the end; what is left of
+// a row past its 64-float blocks goes sixteen floats at a time, one chain.
 TEXT ·attnValues1AVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ v+8(FP), DI
 	MOVQ vstride+16(FP), R8
 	SHLQ $2, R8
-	MOVQ hd+24(FP), DX
-	SHRQ $6, DX
-	MOVQ n+32(FP), R13
-	MOVQ out+40(FP), R12
+	MOVQ  hd+24(FP), R9
+	MOVQ  R9, DX
+	SHRQ  $6, DX
+	MOVQ  n+32(FP), R13
+	MOVQ  out+40(FP), R12
+	TESTQ DX, DX
+	JZ    v1chunks
 
 v1block:
 	VPXORD Z0, Z0, Z0
@@ -353,6 +400,33 @@ v1store:
 	ADDQ    $256, DI
 	DECQ    DX
 	JNZ     v1block
+
+v1chunks:
+	SHRQ $4, R9
+	ANDQ $3, R9
+	JZ   v1done
+
+v1chunk:
+	VPXORD Z0, Z0, Z0
+	MOVQ   SI, AX
+	MOVQ   DI, R14
+	MOVQ   R13, CX
+
+v1cpos:
+	VBROADCASTSS (AX), Z20
+	VFMADD231PS  (R14), Z20, Z0
+	ADDQ         $4, AX
+	ADDQ         R8, R14
+	DECQ         CX
+	JNZ          v1cpos
+
+	VMOVUPS Z0, (R12)
+	ADDQ    $64, R12
+	ADDQ    $64, DI
+	DECQ    R9
+	JNZ     v1chunk
+
+v1done:
 	VZEROUPPER
 	RET
 

@@ -70,8 +70,12 @@ func TestAttend(t *testing.T) {
 		{256, 8, 1, 1},
 		{80, 8, 1, 1},  // a multiple of 16, not of 64
 		{96, 1, 2, 1},  // likewise, one query
-		{100, 4, 1, 1}, // neither
+		{112, 1, 1, 1}, // a 64-float block and three of 16
+		{48, 5, 2, 1},  // three of 16
 		{32, 3, 2, 1},
+		{16, 2, 2, 1},
+		{100, 4, 1, 1}, // neither: the Go kernels
+		{8, 2, 4, 1},
 	}
 	// The pure-Go kernels and whatever start-up chose (the same ones where
 	// assembly is off); read here, after the init functions have run.
