@@ -7,21 +7,21 @@ import "testing"
 // TestGemmForKQuants pins MatMul's kernel choice by vector count for Q4_K
 // (the one-vector kernel, once per vector, up to q4kDecodeVecs; then the
 // sixteen-vector kernel of q4kgemm_amd64.s) and Q6_K (the four-row decode
-// kernel per vector below twelve, then the GEMM), the crossovers measured
-// with BenchmarkMatMul.
+// kernel for one vector, the narrow GEMM of q6kgemm8_amd64.s up to sixteen,
+// then the wide GEMM), the crossovers measured with BenchmarkMatMul.
 func TestGemmForKQuants(t *testing.T) {
 	tests := []struct {
 		typ    Type
 		n      int
-		narrow int  // 1 + the index of the Q4_K narrow kernel; 0 for none
+		narrow int  // 1 + the index of the narrow kernel; 0 for none
 		wide   bool // fastGemm's kernel
 	}{
 		{Q4_K, 1, 1, false}, {Q4_K, 2, 1, false}, {Q4_K, q4kDecodeVecs, 1, false},
 		{Q4_K, q4kGemmVecs, 0, true}, {Q4_K, 16, 0, true}, {Q4_K, 64, 0, true},
-		{Q6_K, 1, 0, false}, {Q6_K, 11, 0, false}, {Q6_K, 12, 0, true}, {Q6_K, 64, 0, true},
+		{Q6_K, 1, 0, false}, {Q6_K, 2, 1, false}, {Q6_K, 16, 1, false}, {Q6_K, 17, 0, true}, {Q6_K, 64, 0, true},
 	}
 	for _, tt := range tests {
-		if fastGemm[tt.typ] == nil || tt.typ == Q4_K && len(narrowGemms[Q4_K]) == 0 || tt.typ == Q6_K && fastDots4[Q6_K] == nil {
+		if fastGemm[tt.typ] == nil || tt.typ == Q4_K && len(narrowGemms[Q4_K]) == 0 || tt.typ == Q6_K && (fastDots4[Q6_K] == nil || len(narrowGemms[Q6_K]) == 0) {
 			t.Logf("%s: kernels not on this CPU/build (kernels %q); skipped", tt.typ, Kernels())
 			continue
 		}
