@@ -21,20 +21,26 @@ func Attend(out, q, keys, values []float32, hd, stride, n int, scale float32, sc
 	// One bounds check each here lets the kernels take raw pointers.
 	last := (n-1)*stride + hd
 	keys, values, scores = keys[:last], values[:last], scores[:g*n]
-	attnScores(scores, q[:g*hd], keys, hd, stride, n, scale)
+	k := &attnSets[len(attnSets)-1]
+	k.scores(scores, q[:g*hd], keys, hd, stride, n, scale)
 	for i := range g {
-		attnSoftmax(scores[i*n : (i+1)*n])
+		k.softmax(scores[i*n : (i+1)*n])
 	}
-	attnValues(out, scores, values, hd, stride, n)
+	k.values(out, scores, values, hd, stride, n)
 }
 
-// attnScores, attnSoftmax and attnValues are Attend's kernels: the pure-Go
-// ones unless assembly replaces them at start-up.
-var (
-	attnScores  = attnScoresGo
-	attnSoftmax = Softmax
-	attnValues  = attnValuesGo
-)
+// attnKernels is one implementation of Attend's three steps.
+type attnKernels struct {
+	name    string
+	scores  func(dst, q, keys []float32, hd, stride, n int, scale float32)
+	softmax func(x []float32)
+	values  func(out, w, values []float32, hd, stride, n int)
+}
+
+// attnSets lists the implementations this CPU runs, the pure-Go one first
+// and the fastest last; assembly ones join at start-up. Attend runs on the
+// last, the tests on all.
+var attnSets = []attnKernels{{"go", attnScoresGo, Softmax, attnValuesGo}}
 
 // attnScoresGo stores scale·q_g·k_p into dst[g*n+p] for every query g of q
 // and position p < n.

@@ -7,14 +7,6 @@ import (
 	"testing"
 )
 
-// attnKernel is a pair of kernels Attend can run on.
-type attnKernel struct {
-	name    string
-	scores  func(dst, q, keys []float32, hd, stride, n int, scale float32)
-	softmax func(x []float32)
-	values  func(out, w, values []float32, hd, stride, n int)
-}
-
 // attendRef is Attend in float64, straight from the definition, with the
 // bound each output's rounding error is measured against: Σ_p w_p·|v_p|
 // times 1 + the largest score magnitude scale·Σ|q_c·k_c| of its query (an
@@ -77,11 +69,8 @@ func TestAttend(t *testing.T) {
 		{100, 4, 1, 1}, // neither: the Go kernels
 		{8, 2, 4, 1},
 	}
-	// The pure-Go kernels and whatever start-up chose (the same ones where
-	// assembly is off); read here, after the init functions have run.
-	chosen := attnKernel{"chosen", attnScores, attnSoftmax, attnValues}
-	defer func() { attnScores, attnSoftmax, attnValues = chosen.scores, chosen.softmax, chosen.values }()
-	kernels := []attnKernel{{"go", attnScoresGo, Softmax, attnValuesGo}, chosen}
+	sets := attnSets
+	defer func() { attnSets = sets }()
 	positions := []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 129, 255, 300}
 	for _, tc := range cases {
 		stride := tc.hd * tc.heads
@@ -95,8 +84,8 @@ func TestAttend(t *testing.T) {
 		scale := 1 / math.Sqrt(float64(tc.hd))
 		out := make([]float32, tc.group*tc.hd)
 		scores := make([]float32, tc.group*maxN)
-		for _, k := range kernels {
-			attnScores, attnSoftmax, attnValues = k.scores, k.softmax, k.values
+		for i, k := range sets {
+			attnSets = sets[:i+1] // Attend runs on the last
 			for _, n := range positions {
 				t.Run(fmt.Sprintf("%s/hd=%d/group=%d/n=%d", k.name, tc.hd, tc.group, n), func(t *testing.T) {
 					for i := range out {
@@ -128,46 +117,50 @@ func TestAttendNoPositions(t *testing.T) {
 
 // BenchmarkAttend times one decode token's attention in TinyLlama's shape
 // (32 query heads over 4 key/value heads of 64) at several context lengths,
-// against the per-position Dot, Softmax and Axpy calls it replaces.
+// on each kernel set and with the per-position Dot, Softmax and Axpy calls
+// Attend replaces.
 func BenchmarkAttend(b *testing.B) {
 	const hd, kvHeads, group = 64, 4, 8
 	rng := rand.New(rand.NewPCG(1, 2))
 	stride := kvHeads * hd
+	sets := attnSets
+	defer func() { attnSets = sets }()
 	for _, n := range []int{48, 300} {
 		keys, values := gaussian(rng, n*stride), gaussian(rng, n*stride)
 		q, out := gaussian(rng, kvHeads*group*hd), make([]float32, kvHeads*group*hd)
 		scores := make([]float32, group*n)
 		scale := float32(1 / math.Sqrt(hd))
-		run := map[string]func(){
-			"attend": func() {
-				for h := range kvHeads {
-					Attend(out[h*group*hd:(h+1)*group*hd], q[h*group*hd:(h+1)*group*hd], keys[h*hd:], values[h*hd:], hd, stride, n, scale, scores)
-				}
-			},
-			"dot-axpy": func() {
-				for h := range kvHeads * group {
-					qh, o, base := q[h*hd:(h+1)*hd], out[h*hd:(h+1)*hd], (h/group)*hd
-					for p := range n {
-						scores[p] = Dot(qh, keys[base+p*stride:base+p*stride+hd]) * scale
-					}
-					Softmax(scores[:n])
-					clear(o)
-					for p := range n {
-						Axpy(scores[p], values[base+p*stride:base+p*stride+hd], o)
-					}
-				}
-			},
-		}
-		for _, name := range []string{"attend", "dot-axpy"} {
+		bench := func(name string, step func()) {
 			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
 				cpu0 := processCPU()
 				for b.Loop() {
-					run[name]()
+					step()
 				}
 				if cpu := processCPU() - cpu0; cpu > 0 {
 					b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 				}
 			})
 		}
+		for i, k := range sets {
+			attnSets = sets[:i+1]
+			bench(k.name, func() {
+				for h := range kvHeads {
+					Attend(out[h*group*hd:(h+1)*group*hd], q[h*group*hd:(h+1)*group*hd], keys[h*hd:], values[h*hd:], hd, stride, n, scale, scores)
+				}
+			})
+		}
+		bench("dot-axpy", func() {
+			for h := range kvHeads * group {
+				qh, o, base := q[h*hd:(h+1)*hd], out[h*hd:(h+1)*hd], (h/group)*hd
+				for p := range n {
+					scores[p] = Dot(qh, keys[base+p*stride:base+p*stride+hd]) * scale
+				}
+				Softmax(scores[:n])
+				clear(o)
+				for p := range n {
+					Axpy(scores[p], values[base+p*stride:base+p*stride+hd], o)
+				}
+			}
+		})
 	}
 }
