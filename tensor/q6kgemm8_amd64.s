@@ -17,10 +17,12 @@
 // chunks that is row A's and row B's lane sums side by side, plus 128 ×
 // Σ scale·(q-32) per lane, which depends on the row alone: it is computed
 // once per super-block (the same sums against q8 = 0) and subtracted from
-// each vector's, exactly. Each weight super-block is unpacked once for
-// all the vectors, so a vector costs sixteen multiplies per pair of rows
-// and super-block, against twice that and the unpacking in the four-row
-// decode kernel. The float steps are dotK16's, in its order.
+// each vector's, exactly. A vector then costs sixteen multiplies per pair
+// of rows and super-block, as in the four-row decode kernel, while the
+// unpacking, the scales and the correction (sixteen multiplies more) are
+// paid once for all the vectors of a call. The multiplies bound it: at
+// one 512-bit multiply a cycle that is 8 cycles a row, super-block and
+// vector. The float steps are dotK16's, in its order.
 
 // q6nDup: VPERMB indices that put chunk 0 (first 64 bytes) or chunk 1
 // (last 64) of 64 quants in lane order, in both halves of a register.
