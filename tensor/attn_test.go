@@ -60,13 +60,15 @@ func TestAttend(t *testing.T) {
 		{128, 6, 2, 3},
 		{128, 1, 2, 1},
 		{256, 8, 1, 1},
-		{80, 8, 1, 1},  // a multiple of 16, not of 64
-		{96, 1, 2, 1},  // likewise, one query
-		{112, 1, 1, 1}, // a 64-float block and three of 16
-		{48, 5, 2, 1},  // three of 16
+		{80, 8, 1, 1},  // five vectors of 16
+		{96, 1, 2, 1},  // three blocks of 32 for one query
+		{112, 1, 1, 1}, // blocks of 32 and a rest of 16
+		{48, 5, 2, 1},  // an odd count of 16
+		{40, 4, 1, 1},  // a multiple of 8, not of 16: AVX-512 scores in Go
+		{40, 1, 3, 1},
 		{32, 3, 2, 1},
 		{16, 2, 2, 1},
-		{100, 4, 1, 1}, // neither: the Go kernels
+		{100, 4, 1, 1}, // not a multiple of 8: the Go kernels
 		{8, 2, 4, 1},
 	}
 	sets := attnSets
