@@ -195,38 +195,34 @@
 	VMOVDQU32 64(DI), Z17; \
 	Z8TAIL(128)
 
-// Z8STEP: A += a step of block DX/8 for g = 1, 2: pair p's unit of 8g
-// bytes at o in the stack buffer, broadcast by BCAST into W, against the
-// vectors' quants in Zact.
-#define Z8STEP(BCAST, p, o, W, Zact, A) \
-	BCAST    (512*p+o)(R12)(DX*8), W; \
-	VPDPBUSD Zact, W, A
+// Z8STEP4: one step of block DX/8 for g = 1, 2, all four pairs at once:
+// pair p's unit of 8g bytes at 512p+o in the stack buffer, broadcast by
+// BCAST into W0-W3, against the vectors' quants in Q, into pair p's sums
+// Z0, Z2, Z4, Z6 (lane 2(gv+j)+ρ, started from the corrections by
+// Z8CORR4). The pairs' steps alternate, so that four independent chains
+// hide the VPDPBUSD latency without a second chain per pair to add up
+// (Z8STEPS4: four steps at o, o+u, o+2u, o+3u).
+#define Z8STEP4(BCAST, o, Q, W0, W1, W2, W3) \
+	BCAST    (o)(R12)(DX*8), W0; \
+	VPDPBUSD Q, W0, Z0; \
+	BCAST    (512+o)(R12)(DX*8), W1; \
+	VPDPBUSD Q, W1, Z2; \
+	BCAST    (1024+o)(R12)(DX*8), W2; \
+	VPDPBUSD Q, W2, Z4; \
+	BCAST    (1536+o)(R12)(DX*8), W3; \
+	VPDPBUSD Q, W3, Z6
 
-// Z8FOUR: four steps at o, o+u, o+2u, o+3u (weights into W0-W3, the
-// vectors' quants in Q0-Q3), alternately into A and B.
-#define Z8FOUR(BCAST, p, o, u, W0, W1, W2, W3, Q0, Q1, Q2, Q3, A, B) \
-	Z8STEP(BCAST, p, o, W0, Q0, A); \
-	Z8STEP(BCAST, p, o+u, W1, Q1, B); \
-	Z8STEP(BCAST, p, o+2*u, W2, Q2, A); \
-	Z8STEP(BCAST, p, o+3*u, W3, Q3, B)
+#define Z8CORR4 \
+	VMOVDQA32 Z25, Z0; \
+	VMOVDQA32 Z25, Z2; \
+	VMOVDQA32 Z25, Z4; \
+	VMOVDQA32 Z25, Z6
 
-// Z8DOTg: A = pair p's (Z8DOT4: the pair at Ra, Rb's) exact integer sums
-// of block DX/8 against the vectors, split over each vector's g lanes per
-// row (lane 2(gv+j)+ρ), starting from the corrections. Two chains keep the
-// VPDPBUSD latency hidden where there are more than two steps. Clobbers B,
-// Z8-Z15.
-#define Z8DOT1(p, A, B) \
-	VMOVDQA32 Z25, A; \
-	VPXORD    B, B, B; \
-	Z8FOUR(VPBROADCASTQ, p, 0, 8, Z8, Z9, Z10, Z11, Z16, Z17, Z18, Z19, A, B); \
-	Z8FOUR(VPBROADCASTQ, p, 32, 8, Z12, Z13, Z14, Z15, Z20, Z21, Z22, Z23, A, B); \
-	VPADDD    B, A, A
-
-#define Z8DOT2(p, A, B) \
-	VMOVDQA32 Z25, A; \
-	VPXORD    B, B, B; \
-	Z8FOUR(VBROADCASTI32X4, p, 0, 16, Z8, Z9, Z10, Z11, Z16, Z17, Z18, Z19, A, B); \
-	VPADDD    B, A, A
+#define Z8STEPS4(BCAST, o, u, Q0, Q1, Q2, Q3) \
+	Z8STEP4(BCAST, o, Q0, Z8, Z9, Z10, Z11); \
+	Z8STEP4(BCAST, o+u, Q1, Z12, Z13, Z14, Z15); \
+	Z8STEP4(BCAST, o+2*u, Q2, Z8, Z9, Z10, Z11); \
+	Z8STEP4(BCAST, o+3*u, Q3, Z12, Z13, Z14, Z15)
 
 // Z8UNITSQ80, Z8UNITSQ40: g = 4's two steps of the block at Ra, Rb (a pair
 // of rows) straight from the weights, in registers: Z8 = dwords 0-3 of both
@@ -248,6 +244,9 @@
 	VPANDD   Z30, Z8, Z8; \
 	VPANDD   Z30, Z9, Z9
 
+// Z8DOT4: A = the exact integer sums of block DX/8 of the pair at Ra, Rb
+// against the vectors (g = 4: lane 2(4v+j)+ρ), from the corrections.
+// Clobbers Z8, Z9, Z11.
 #define Z8DOT4(UNITS, Ra, Rb, A) \
 	UNITS(Ra, Rb); \
 	VMOVDQA32 Z25, A; \
@@ -279,20 +278,17 @@
 // (Z26: rows 0-3, Z27: rows 4-7, at lane 4v+r) and one (Z26: rows 0-7 at
 // lane 8v+r).
 #define Z8BLOCK1(SUM) \
-	Z8DOT1(0, Z0, Z1); \
+	Z8CORR4; \
+	Z8STEPS4(VPBROADCASTQ, 0, 8, Z16, Z17, Z18, Z19); \
+	Z8STEPS4(VPBROADCASTQ, 32, 8, Z20, Z21, Z22, Z23); \
 	SUM(VPBROADCASTQ, 2048, Z0, Z1, Z26); \
-	Z8DOT1(1, Z2, Z3); \
 	SUM(VPBROADCASTQ, 2056, Z2, Z3, Z27); \
-	Z8DOT1(2, Z4, Z5); \
 	SUM(VPBROADCASTQ, 2064, Z4, Z5, Z28); \
-	Z8DOT1(3, Z6, Z7); \
 	SUM(VPBROADCASTQ, 2072, Z6, Z7, Z29)
 
 #define Z8BLOCK2(SUM) \
-	Z8DOT2(0, Z0, Z1); \
-	Z8DOT2(1, Z2, Z3); \
-	Z8DOT2(2, Z4, Z5); \
-	Z8DOT2(3, Z6, Z7); \
+	Z8CORR4; \
+	Z8STEPS4(VBROADCASTI32X4, 0, 16, Z16, Z17, Z18, Z19); \
 	VPUNPCKLQDQ Z2, Z0, Z12; \
 	VPUNPCKHQDQ Z2, Z0, Z13; \
 	VPADDD      Z13, Z12, Z0; \
