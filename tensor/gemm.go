@@ -165,41 +165,21 @@ func gemmLayoutQ8(bias int32) func(dst, a []byte, lane, cols int) {
 // q8KBytes is the size of a block_q8_K.
 const q8KBytes = 292
 
-// The k-quant GEMM kernels read each vector's super-block in their own
-// layout, 64-byte aligned blocks whose 32-byte loads never straddle a cache
-// line: the 256 quants in lane order (dword l of each 32-quant chunk holds
-// quants l, l+8, l+16, l+24, the elements the Go kernels sum into lane l),
-// then for Q5_K the scale d at 256 and the bsums at 288; for Q6_K, at 256,
-// per chunk the sixteen words 32·(q[4l] + q[4l+1]) and 32·(q[4l+2] +
-// q[4l+3]) of its permuted quants, which turn the kernel's sums of q·q8
-// into sums of (q-32)·q8, and d at 512.
-const (
-	gemmQ5KBlock = 320
-	gemmQ6KBlock = 576
-)
+// The Q5_K GEMM kernel reads each vector's super-block in its own layout,
+// 64-byte aligned blocks whose 32-byte loads never straddle a cache line:
+// the 256 quants in lane order (dword l of each 32-quant chunk holds quants
+// l, l+8, l+16, l+24, the elements the Go kernel sums into lane l), then
+// the scale d at 256 and the bsums at 288.
+const gemmQ5KBlock = 320
 
 // gemmGroupQ5K sizes the Q5_K layout for sixteen vectors.
 func gemmGroupQ5K(cols int) int { return 16 * cols / QK_K * gemmQ5KBlock }
-
-// gemmGroupQ6K sizes the Q6_K layout for sixteen vectors.
-func gemmGroupQ6K(cols int) int { return 16 * cols / QK_K * gemmQ6KBlock }
 
 // gemmLayoutQ5K lays a Q8_K activation row out for the Q5_K kernel.
 func gemmLayoutQ5K(dst, a []byte, lane, cols int) {
 	layoutK(dst, a, lane, cols, gemmQ5KBlock, func(blk, y []byte) {
 		copy(blk[256:260], y[:4])
 		copy(blk[288:320], y[4+QK_K:])
-	})
-}
-
-// gemmLayoutQ6K lays a Q8_K activation row out for the Q6_K kernel.
-func gemmLayoutQ6K(dst, a []byte, lane, cols int) {
-	layoutK(dst, a, lane, cols, gemmQ6KBlock, func(blk, y []byte) {
-		for w := range QK_K / 2 {
-			s := 32 * (int32(int8(blk[2*w])) + int32(int8(blk[2*w+1])))
-			binary.LittleEndian.PutUint16(blk[256+2*w:], uint16(int16(s)))
-		}
-		copy(blk[512:516], y[:4])
 	})
 }
 

@@ -4,7 +4,7 @@
 #include "kernels_amd64.h"
 
 // Q4_K GEMM, sixteen vectors per group (gemmQ4K16VNNI). The kernel it
-// replaced (like gemmQ6KVNNI and Q5_K's) paid per row and vector for a
+// replaced (like Q5_K's and the old sixteen-vector Q6_K GEMM) paid per row and vector for a
 // chunk-by-chunk VPDPBUSD into a zeroed register, a horizontal sum of the
 // mins term and scalar float steps; here that bookkeeping is done once per
 // row and super-block for all sixteen vectors, and the chunks take two

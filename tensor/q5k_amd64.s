@@ -238,7 +238,7 @@ q5kx4done:
 	VZEROUPPER
 	RET
 
-// GEMM, in the plan of gemmQ6KVNNI (kquantvnni_amd64.s), on the layout
+// GEMM, on the layout
 // gemmLayoutQ5K: per super-block, each of the four rows is unpacked once
 // into Y16-Y23 with its scales, then dotted against every vector's
 // lane-ordered activations, which stay in L1 across the four rows.

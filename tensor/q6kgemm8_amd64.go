@@ -9,9 +9,9 @@ import "golang.org/x/sys/cpu"
 // once for all of them: batched decode through the Q6_K output matrix.
 // From two vectors on it beats the four-row decode kernel once per vector
 // (2048×2048, one thread: n=2 190 against 229 µs, n=8 443 against 901),
-// and at every width the sixteen-vector GEMM of kquantvnni_amd64.s (n=16
-// 0.81 against 1.45 ms, n=32 1.8 against 4.1), so it takes every count
-// from two.
+// and at every width the sixteen-vector Q6_K GEMM it replaced (n=16 0.81
+// against 1.45 ms, n=32 1.8 against 4.1), so it takes every count from
+// two.
 
 //go:noescape
 func gemmQ6KNarrowVNNI(w *byte, stride int, a *byte, nb int, nv int, dst *float32, dstride int)

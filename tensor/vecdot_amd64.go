@@ -67,16 +67,6 @@ func init() {
 	fastDots4[Q4_0] = rows4Fast(dotQ4_0x4VNNI, q4_0Blocks, 18)
 	fastGemm[Q8_0] = gemmRowsQ8(gemmQ8_0VNNI, q8_0Blocks, 34, 128)
 	fastGemm[Q4_0] = gemmRowsQ8(gemmQ4_0VNNI, q4_0Blocks, 18, 8)
-	if cpu.X86.HasAVX512VBMI {
-		fastGemm[Q6_K] = gemmRowsK(gemmQ6KVNNI, 210, gemmQ6KBlock, gemmLayoutQ6K, gemmGroupQ6K)
-		if _, ok := fastDots4[Q6_K]; ok {
-			// Below about twelve vectors the four-row decode kernel, once per
-			// vector, beats this GEMM's half-empty lanes. (q6k4_amd64.go's
-			// init, which registers it, runs first: the go command hands a
-			// package's files to the compiler sorted by name.)
-			fastGemm[Q6_K].minVecs = 12
-		}
-	}
 }
 
 // rows4Fast wraps a four-row assembly kernel over 32-element blocks (whole
@@ -187,9 +177,6 @@ func gemmQ8_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
 
 //go:noescape
 func gemmQ4_0VNNI(w *byte, stride int, a *byte, nb int, out *[64]float32)
-
-//go:noescape
-func gemmQ6KVNNI(w *byte, stride int, a *byte, astride int, nv int, nb int, out *[4][16][16]float32)
 
 // gemmRowsQ8 wraps a four-row, sixteen-vector assembly kernel over weight
 // blocks of wsize bytes against Q8_0 activations laid out by gemmLayoutQ8;
