@@ -36,6 +36,7 @@ type StreamsResult struct {
 	Concurrency      int
 	PromptTokens     int           // sum of usage.prompt_tokens
 	CompletionTokens int           // sum of usage.completion_tokens
+	CachedTokens     int           // sum of usage.prompt_tokens_details.cached_tokens: prompt tokens the server reused
 	Wall             time.Duration // first request sent to last response read
 }
 
@@ -50,8 +51,11 @@ func (r StreamsResult) TokensPerSecond() float64 {
 
 // usage is the part of an OpenAI response the load generator reads.
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
 }
 
 // Streams sends Concurrency completion requests at once, each with its
@@ -117,6 +121,7 @@ func Streams(ctx context.Context, o StreamsOptions) (StreamsResult, error) {
 	for _, u := range usages {
 		res.PromptTokens += u.PromptTokens
 		res.CompletionTokens += u.CompletionTokens
+		res.CachedTokens += u.PromptTokensDetails.CachedTokens
 	}
 	return res, nil
 }
@@ -149,9 +154,10 @@ func requestBody(o StreamsOptions, i int) ([]byte, error) {
 }
 
 // randomPrompt returns prompt i of seed: n token ids drawn from [3, vocab),
-// past the usual special tokens.
+// past the usual special tokens. The length is part of the seed, so that a
+// shorter prompt is not the prefix of a longer one a server may have cached.
 func randomPrompt(seed uint64, i, n, vocab int) []int {
-	rng := rand.New(rand.NewPCG(seed, uint64(i)))
+	rng := rand.New(rand.NewPCG(seed, uint64(i)<<32|uint64(n)))
 	prompt := make([]int, n)
 	for j := range prompt {
 		prompt[j] = 3 + rng.IntN(vocab-3)

@@ -71,6 +71,7 @@ func (f *fakeCompletions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := usage{PromptTokens: len(req.Prompt), CompletionTokens: req.MaxTokens - k%2}
+	u.PromptTokensDetails.CachedTokens = k % 3
 	if !req.Stream {
 		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"text": "x"}}, "usage": u})
 		return
@@ -116,9 +117,12 @@ func TestStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantGen := 5*c.concurrency - c.concurrency/2
-			if res.Concurrency != c.concurrency || res.PromptTokens != 7*c.concurrency || res.CompletionTokens != wantGen || res.Wall <= 0 {
-				t.Errorf("result %+v, want %d prompt and %d completion tokens", res, 7*c.concurrency, wantGen)
+			wantGen, wantCached := 5*c.concurrency-c.concurrency/2, 0
+			for k := range c.concurrency {
+				wantCached += k % 3
+			}
+			if res.Concurrency != c.concurrency || res.PromptTokens != 7*c.concurrency || res.CompletionTokens != wantGen || res.CachedTokens != wantCached || res.Wall <= 0 {
+				t.Errorf("result %+v, want %d prompt, %d cached and %d completion tokens", res, 7*c.concurrency, wantCached, wantGen)
 			}
 			if got, want := res.TokensPerSecond(), float64(wantGen)/res.Wall.Seconds(); got != want {
 				t.Errorf("tokens/s %v, want %v", got, want)
@@ -216,7 +220,11 @@ func TestStreamsErrors(t *testing.T) {
 //	EXTRA    a JSON object of further body fields ({"temperature":0,"ignore_eos":true})
 //	PROMPTS  a JSON file of prompts (arrays of token ids) to use instead of
 //	         random ones: point k of a run takes the next CONCURRENCY of
-//	         them, and run SEED starts past the prompts of runs 1…SEED−1
+//	         them, starting past the first SKIP of them
+//	SKIP     prompts of PROMPTS to pass over first; default (SEED−1) × the
+//	         sum of STREAMS, the prompts of runs 1…SEED−1 of the same
+//	         STREAMS. A script that runs one point per process must set it,
+//	         or its points would send the same prompts again
 //	SCREEN   with PROMPTS naming a missing file: a server's URL; random
 //	         prompts it answers without error are kept, SCREEN_N of them
 //	         (64), and written to PROMPTS instead of measuring
@@ -290,10 +298,10 @@ func BenchmarkServeStreams(b *testing.B) {
 	for _, c := range streams {
 		perRun += c
 	}
-	next := int(o.Seed-1) * perRun
+	next := num("SKIP", int(o.Seed-1)*perRun)
 	for _, c := range streams {
 		b.Run(fmt.Sprintf("streams=%d", c), func(b *testing.B) {
-			var tokens int
+			var tokens, cached int
 			var wall time.Duration
 			for i := range b.N {
 				p := o
@@ -312,10 +320,14 @@ func BenchmarkServeStreams(b *testing.B) {
 					b.Fatal(err)
 				}
 				tokens += res.CompletionTokens
+				cached += res.CachedTokens
 				wall += res.Wall
 			}
 			b.ReportMetric(float64(tokens)/wall.Seconds(), "tokens/s")
 			b.ReportMetric(float64(tokens)/float64(b.N), "completion-tokens/op")
+			// Prompt tokens the server took from its cache: 0 unless a
+			// prompt was sent twice.
+			b.ReportMetric(float64(cached)/float64(b.N), "cached-tokens/op")
 		})
 	}
 }
@@ -358,5 +370,28 @@ func writePrompts(b *testing.B, path string, prompts [][]int) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestRandomPrompt checks that prompts are reproducible, in range, and
+// that a shorter prompt is not the prefix of a longer one with the same
+// seed and index, which a server could have cached.
+func TestRandomPrompt(t *testing.T) {
+	cases := []struct{ short, long int }{{1, 2}, {16, 32}, {32, 128}}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d-%d", c.short, c.long), func(t *testing.T) {
+			short, long := randomPrompt(7, 3, c.short, 100), randomPrompt(7, 3, c.long, 100)
+			if !slices.Equal(short, randomPrompt(7, 3, c.short, 100)) {
+				t.Error("same seed, index and length gave different prompts")
+			}
+			if slices.Equal(short, long[:c.short]) {
+				t.Errorf("prompt of %d tokens %v is the prefix of the one of %d", c.short, short, c.long)
+			}
+			for _, id := range long {
+				if id < 3 || id >= 100 {
+					t.Errorf("token %d outside [3, 100)", id)
+				}
+			}
+		})
 	}
 }
