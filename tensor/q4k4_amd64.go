@@ -24,10 +24,10 @@ const (
 	// the kernel's pipeline running on from one group into the next.
 	q4kDecodeRows = 16
 	// q4kDecodeVecs is the most vectors MatMul gives the kernel, one call
-	// each while the sixteen rows stay in cache: up to here that beats the
-	// sixteen-vector GEMM kernel, whose per-vector cost is higher until its
-	// lanes fill.
-	q4kDecodeVecs = 7
+	// each while the sixteen rows stay in cache: past here the narrow GEMM
+	// (q4kgemm8_amd64.go), which unpacks each weight super-block once for
+	// all the vectors, is quicker.
+	q4kDecodeVecs = 2
 )
 
 // The one-vector Q4_K kernel goes in as the narrowest of MatMul's GEMM

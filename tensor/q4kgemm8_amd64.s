@@ -1,0 +1,340 @@
+//go:build !purego
+
+#include "textflag.h"
+#include "kernels_amd64.h"
+
+// Narrow Q4_K GEMM: eight weight rows against up to sixteen Q8_K vectors
+// per call, for batched decode, on the narrow Q6_K GEMM's vector layout
+// (layoutQ6KNarrowVNNI: chunk c at 64c as q8+128 in lane order, in both
+// halves; the scale at 512), with the bsums added at 544. A 512-bit
+// register holds one 32-element chunk c of two rows, A in its low half and
+// B in its high one, each in lane order (dword l holds elements l, l+8,
+// l+16, l+24: dotK45's lane l) as the nibbles w. One VPDPBUSD takes a
+// chunk of both rows: dword l gains lane l's Σ (q8+128)·w, at most
+// 4·255·15 and never negative. Chunks 2k and 2k+1 go into one register,
+// the first's sums shifted into the high words before the second's are
+// added (no borrow: both are non-negative and below 2^15), so one VPMADDWD
+// or VPDPWSSD against the pair (s_2k+1, s_2k) of their scales adds both
+// into acc: twelve multiplies per vector, pair of rows and super-block
+// rather than sixteen. The bias's share, 128 × Σ s·w per lane, depends on
+// the rows alone: it is computed once per super-block (the same steps
+// against q8 = 0) and subtracted from each vector's acc, exactly. The mins
+// term sumi of the eight rows is one ymm per vector: dword r sums, over
+// the eight sub-blocks j, row r's (m_j, m_j) against the vector's bsum
+// pair j (eight VPDPWSSD). The float steps are dotK45's, in its order:
+// d·yd times acc into each lane sum, dmin·yd times sumi off a running
+// sumf, and at the end sumf plus the eight lanes.
+
+// q4nPair: VPERMB indices taking the 32 bytes of each half in lane order
+// (dword l <- bytes l, l+8, l+16, l+24 of its half).
+DATA q4nPair<>+0(SB)/8, $0x1911090118100800
+DATA q4nPair<>+8(SB)/8, $0x1b130b031a120a02
+DATA q4nPair<>+16(SB)/8, $0x1d150d051c140c04
+DATA q4nPair<>+24(SB)/8, $0x1f170f071e160e06
+DATA q4nPair<>+32(SB)/8, $0x3931292138302820
+DATA q4nPair<>+40(SB)/8, $0x3b332b233a322a22
+DATA q4nPair<>+48(SB)/8, $0x3d352d253c342c24
+DATA q4nPair<>+56(SB)/8, $0x3f372f273e362e26
+GLOBL q4nPair<>(SB), RODATA|NOPTR, $64
+
+// q4nMinIdx: VPERMB indices taking, from the eight rows' mins (byte 8r+j),
+// sub-block 0's min of row r into bytes 4r and 4r+2; adding j takes
+// sub-block j's.
+DATA q4nMinIdx<>+0(SB)/8, $0x0008000800000000
+DATA q4nMinIdx<>+8(SB)/8, $0x0018001800100010
+DATA q4nMinIdx<>+16(SB)/8, $0x0028002800200020
+DATA q4nMinIdx<>+24(SB)/8, $0x0038003800300030
+GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
+
+// Q4NSM: the scales (T2) and mins (T1) of a super-block whose three scale
+// dwords are M0, M1, M2, eight bytes each, as ggml's utmp shuffle (and
+// Q4KSCALES) unpacks them. Clobbers T0, T3.
+#define Q4NSM(M0, M1, M2, T0, T1, T2, T3) \
+	MOVL M0, T0; \
+	MOVL M2, T1; \
+	MOVL T1, T2; \
+	ANDL $0x0f0f0f0f, T2; \
+	MOVL T0, T3; \
+	SHRL $6, T3; \
+	ANDL $0x03030303, T3; \
+	SHLL $4, T3; \
+	ORL  T3, T2; \
+	SHLQ $32, T2; \
+	ANDL $0x3f3f3f3f, T0; \
+	ORQ  T0, T2; \
+	MOVL M1, T0; \
+	SHRL $4, T1; \
+	ANDL $0x0f0f0f0f, T1; \
+	MOVL T0, T3; \
+	SHRL $6, T3; \
+	ANDL $0x03030303, T3; \
+	SHLL $4, T3; \
+	ORL  T3, T1; \
+	SHLQ $32, T1; \
+	ANDL $0x3f3f3f3f, T0; \
+	ORQ  T0, T1
+
+// Q4NUNPACK: chunks 2g and 2g+1 of the pair (row A at SI, row B stride R8
+// on) into Zlo and Zhi, through Z17; Z24 holds q4nPair, Z25 0x0f in
+// every byte.
+#define Q4NUNPACK(g, Zlo, Zhi) \
+	VMOVDQU64    (16+32*g)(SI), Y17; \
+	VINSERTI64X4 $1, (16+32*g)(SI)(R8*1), Z17, Z17; \
+	VPERMB       Z17, Z24, Z17; \
+	VPSRLW       $4, Z17, Zhi; \
+	VPANDD       Z25, Z17, Zlo; \
+	VPANDD       Z25, Zhi, Zhi
+
+// Q4NCHUNKS: ACC op= chunks 2k and 2k+1 (nibbles Ha, Hb, scale pairs S)
+// of the pair against the biased quants at A (2k) and B (2k+1), through
+// Zt: one VPDPBUSD per chunk, the first's lane sums shifted to the high
+// words of Zt, the second's in the low words, then both times their
+// scales at once.
+#define Q4NCHUNKS(OP, A, B, Ha, Hb, S, Zt, ACC) \
+	VPXORD   Zt, Zt, Zt; \
+	VPDPBUSD Ha, A, Zt; \
+	VPSLLD   $16, Zt, Zt; \
+	VPDPBUSD Hb, B, Zt; \
+	OP       S, Zt, ACC
+
+// Q4NVEC: ACC op= chunks 2k and 2k+1 of the pair against the vector at
+// R10, loaded through Z18 and Z19.
+#define Q4NVEC(OP, k, Ha, Hb, S, Zt, ACC) \
+	VMOVDQU64 (128*k)(R10), Z18; \
+	VMOVDQU64 (128*k+64)(R10), Z19; \
+	Q4NCHUNKS(OP, Z18, Z19, Ha, Hb, S, Zt, ACC)
+
+// Q4NMIN: Ym = sub-block j's (m, m) word pairs of the eight rows, dword r
+// for row r, from their mins at Z30; Z28 holds the index for j (and goes
+// on to j+1), Z27 1 in every byte, Z26 0x00ff00ff in every dword.
+#define Q4NMIN(Zm, Ym) \
+	VPERMB Z30, Z28, Zm; \
+	VPANDD Y26, Ym, Ym; \
+	VPADDB Y27, Y28, Y28
+
+// Q4NLANES: o(AX) = laneSum(the float at s(SI), the eight floats in Y0),
+// as dotK45 ends.
+#define Q4NLANES(s, o) \
+	VMOVSS s(SI), X1; \
+	ADD8(Y0, X1); \
+	VMOVSS X1, o(AX)
+
+// func gemmQ4KNarrowVNNI(w *byte, stride int, a *byte, nb int, nv int, dst *float32, dstride int)
+// Rows w + i·stride (i < 8) of nb ≥ 1 super-blocks against nv (1-16)
+// vectors laid out by layoutQ4KNarrow at a, nb·576 bytes apart: row i ·
+// vector v to dst + v·dstride + 4i.
+//
+// Super-block by super-block, pair of rows by pair: the pair is unpacked
+// into Z0-Z7 (chunk c in Zc), its scale pairs into Z8-Z11 (chunks 2k and
+// 2k+1's in Z8+k: row A's in the low eight dwords, row B's in the high
+// ones), d of A and B into Z16 (eight times each), the bias's share into
+// Z17, their mins and dmin to the frame; then each vector adds d·yd·acc
+// into its float lanes for the pair, kept 64-byte aligned in the frame at
+// R12 + 1024·pair + 64·vector (past ADD8's scratch at 0(SP)). After the four pairs the mins term: the eight rows'
+// (m_j, m_j) into Y0-Y7, their dmin into Y9, and each vector's sumi
+// scaled off its eight sumf at R12 + 4096 + 32·vector. The frame holds
+// the rows' mins at R12 + 4608 (byte 8r+j) and dmin at R12 + 4672 (word
+// r). The rows eight on (the next call's) are prefetched into L2
+// meanwhile. Registers: R13 row 0's super-block, SI row A's, R8 stride,
+// DI the vectors' super-block, R9 nb·576, CX the super-blocks left, R10
+// and BX the vector and the vectors left, AX its float lanes, R11 the
+// pair's; Z29 0x80 in every byte.
+TEXT ·gemmQ4KNarrowVNNI(SB), 0, $4800-56
+	MOVQ      w+0(FP), R13
+	MOVQ      stride+8(FP), R8
+	MOVQ      a+16(FP), DI
+	MOVQ      nb+24(FP), CX
+	IMUL3Q    $576, CX, R9
+	LEAQ      95(SP), R12
+	ANDQ      $~63, R12
+	VMOVDQU64 q4nPair<>(SB), Z24
+	BROADCASTB($0x0f0f0f0f, Z25, X25)
+	BROADCASTB($0x00ff00ff, Z26, X26)
+	BROADCASTB($0x01010101, Z27, X27)
+	BROADCASTB($0x80808080, Z29, X29)
+
+	// Zero the float lanes and sumf of the vectors in use.
+	VPXORD Z0, Z0, Z0
+	MOVQ   R12, R11
+
+q4nzpair:
+	MOVQ nv+32(FP), BX
+	MOVQ R11, R10
+
+q4nzvec:
+	VMOVDQA64 Z0, 0(R10)
+	ADDQ      $64, R10
+	DECQ      BX
+	JNZ       q4nzvec
+	ADDQ      $1024, R11
+	LEAQ      4096(R12), BX
+	CMPQ      R11, BX
+	JNE       q4nzpair
+	MOVQ      nv+32(FP), BX
+
+q4nzsumf:
+	VMOVDQA Y0, 0(R11)
+	ADDQ    $32, R11
+	DECQ    BX
+	JNZ     q4nzsumf
+
+q4nsb:
+	MOVQ R13, SI
+	MOVQ R12, R11
+
+q4npair:
+	Q4NSM(4(SI), 8(SI), 12(SI), AX, BX, DX, R10)
+	VMOVQ DX, X0
+	VMOVQ BX, X1
+	Q4NSM(4(SI)(R8*1), 8(SI)(R8*1), 12(SI)(R8*1), AX, BX, DX, R10)
+	VPINSRQ $1, DX, X0, X0
+	VPINSRQ $1, BX, X1, X1
+
+	// The pair's mins to byte 16·pair, dmin to word 2·pair.
+	MOVQ    R11, BX
+	SUBQ    R12, BX
+	SHRQ    $6, BX
+	VMOVDQU X1, 4608(R12)(BX*1)
+	SHRQ    $2, BX
+	MOVWLZX 2(SI), AX
+	MOVW    AX, 4672(R12)(BX*1)
+	MOVWLZX 2(SI)(R8*1), AX
+	MOVW    AX, 4674(R12)(BX*1)
+
+	// Scale pairs: from A's eight scales and B's in X0, Y30 = (A's, B's)
+	// by 128-bit lane as (s_2k+1, s_2k) words, spread to (A, A, B, B),
+	// then each pair k to its whole lane.
+	VPMOVZXBW  X0, Y30
+	VPROLD     $16, Y30, Y30
+	VSHUFI64X2 $0x50, Z30, Z30, Z30
+	VPSHUFD    $0x00, Z30, Z8
+	VPSHUFD    $0x55, Z30, Z9
+	VPSHUFD    $0xaa, Z30, Z10
+	VPSHUFD    $0xff, Z30, Z11
+
+	VPBROADCASTW 0(SI), X30
+	VPBROADCASTW 0(SI)(R8*1), X31
+	VINSERTI32X4 $1, X31, Y30, Y30
+	VCVTPH2PS    Y30, Z16
+
+	Q4NUNPACK(0, Z0, Z1)
+	Q4NUNPACK(1, Z2, Z3)
+	Q4NUNPACK(2, Z4, Z5)
+	Q4NUNPACK(3, Z6, Z7)
+
+	// The next call's rows, eight on.
+	LEAQ       (SI)(R8*8), BX
+	PREFETCHT1 0(BX)
+	PREFETCHT1 64(BX)
+	PREFETCHT1 128(BX)
+	ADDQ       R8, BX
+	PREFETCHT1 0(BX)
+	PREFETCHT1 64(BX)
+	PREFETCHT1 128(BX)
+
+	// The bias's share of the pair's lane sums, 128 × Σ s·w.
+	Q4NCHUNKS(VPMADDWD, Z29, Z29, Z0, Z1, Z8, Z12, Z17)
+	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z2, Z3, Z9, Z13, Z17)
+	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z4, Z5, Z10, Z14, Z17)
+	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z6, Z7, Z11, Z15, Z17)
+
+	MOVQ DI, R10
+	MOVQ nv+32(FP), BX
+	MOVQ R11, AX
+
+q4nvec:
+	Q4NVEC(VPMADDWD, 0, Z0, Z1, Z8, Z12, Z20)
+	Q4NVEC(VPMADDWD, 1, Z2, Z3, Z9, Z13, Z21)
+	Q4NVEC(VPDPWSSD, 2, Z4, Z5, Z10, Z14, Z20)
+	Q4NVEC(VPDPWSSD, 3, Z6, Z7, Z11, Z15, Z21)
+	VPADDD      Z21, Z20, Z20
+	VPSUBD      Z17, Z20, Z20
+	VCVTDQ2PS   Z20, Z20
+	VMULPS.BCST 512(R10), Z16, Z22
+	VMULPS      Z22, Z20, Z20
+	VADDPS      0(AX), Z20, Z20
+	VMOVAPS     Z20, 0(AX)
+	ADDQ        R9, R10
+	ADDQ        $64, AX
+	DECQ        BX
+	JNZ         q4nvec
+
+	LEAQ (SI)(R8*2), SI
+	ADDQ $1024, R11
+	LEAQ 4096(R12), BX
+	CMPQ R11, BX
+	JNE  q4npair
+
+	// The mins term of the eight rows.
+	VMOVDQU64 4608(R12), Z30
+	VMOVDQU64 q4nMinIdx<>(SB), Y28
+	Q4NMIN(Z0, Y0)
+	Q4NMIN(Z1, Y1)
+	Q4NMIN(Z2, Y2)
+	Q4NMIN(Z3, Y3)
+	Q4NMIN(Z4, Y4)
+	Q4NMIN(Z5, Y5)
+	Q4NMIN(Z6, Y6)
+	Q4NMIN(Z7, Y7)
+	VCVTPH2PS 4672(R12), Y9
+	MOVQ      DI, R10
+	MOVQ      nv+32(FP), BX
+
+q4nmins:
+	VPBROADCASTD  544(R10), Y10
+	VPBROADCASTD  548(R10), Y11
+	VPMADDWD      Y10, Y0, Y12
+	VPMADDWD      Y11, Y1, Y13
+	VPDPWSSD.BCST 552(R10), Y2, Y12
+	VPDPWSSD.BCST 556(R10), Y3, Y13
+	VPDPWSSD.BCST 560(R10), Y4, Y12
+	VPDPWSSD.BCST 564(R10), Y5, Y13
+	VPDPWSSD.BCST 568(R10), Y6, Y12
+	VPDPWSSD.BCST 572(R10), Y7, Y13
+	VPADDD        Y13, Y12, Y12
+	VCVTDQ2PS     Y12, Y12
+	VMULPS.BCST   512(R10), Y9, Y13
+	VMULPS        Y13, Y12, Y12
+	VMOVAPS       0(R11), Y13
+	VSUBPS        Y12, Y13, Y13
+	VMOVAPS       Y13, 0(R11)
+	ADDQ          R9, R10
+	ADDQ          $32, R11
+	DECQ          BX
+	JNZ           q4nmins
+
+	ADDQ $144, R13
+	ADDQ $576, DI
+	DECQ CX
+	JNZ  q4nsb
+
+	// Each row's sumf plus its eight lanes in lane order, as laneSum.
+	MOVQ dst+40(FP), DI
+	MOVQ dstride+48(FP), R9
+	MOVQ R12, R11
+	LEAQ 4096(R12), R13
+
+q4noutpair:
+	MOVQ DI, AX
+	MOVQ R11, R10
+	MOVQ R13, SI
+	MOVQ nv+32(FP), BX
+
+q4noutvec:
+	VMOVAPS       0(R10), Z0
+	Q4NLANES(0, 0)
+	VEXTRACTF64X4 $1, Z0, Y0
+	Q4NLANES(4, 4)
+	ADDQ $64, R10
+	ADDQ $32, SI
+	ADDQ R9, AX
+	DECQ BX
+	JNZ  q4noutvec
+	ADDQ $8, R13
+	ADDQ $8, DI
+	ADDQ $1024, R11
+	LEAQ 4096(R12), BX
+	CMPQ R11, BX
+	JNE  q4noutpair
+	VZEROUPPER
+	RET
