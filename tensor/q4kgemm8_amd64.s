@@ -4,38 +4,49 @@
 #include "kernels_amd64.h"
 
 // Narrow Q4_K GEMM: eight weight rows against up to sixteen Q8_K vectors
-// per call, for batched decode, on the narrow Q6_K GEMM's vector layout
-// (layoutQ6KNarrowVNNI: chunk c at 64c as q8+128 in lane order, in both
-// halves; the scale at 512), with the bsums added at 544. A 512-bit
-// register holds one 32-element chunk c of two rows, A in its low half and
-// B in its high one, each in lane order (dword l holds elements l, l+8,
-// l+16, l+24: dotK45's lane l) as the nibbles w. One VPDPBUSD takes a
-// chunk of both rows: dword l gains lane l's Σ (q8+128)·w, at most
-// 4·255·15 and never negative. Chunks 2k and 2k+1 go into one register,
-// the first's sums shifted into the high words before the second's are
-// added (no borrow: both are non-negative and below 2^15), so one VPMADDWD
-// or VPDPWSSD against the pair (s_2k+1, s_2k) of their scales adds both
-// into acc: twelve multiplies per vector, pair of rows and super-block
-// rather than sixteen. The bias's share, 128 × Σ s·w per lane, depends on
-// the rows alone: it is computed once per super-block (the same steps
-// against q8 = 0) and subtracted from each vector's acc, exactly. The mins
-// term sumi of the eight rows is one ymm per vector: dword r sums, over
-// the eight sub-blocks j, row r's (m_j, m_j) against the vector's bsum
-// pair j (eight VPDPWSSD). The float steps are dotK45's, in its order:
-// d·yd times acc into each lane sum, dmin·yd times sumi off a running
-// sumf, and at the end sumf plus the eight lanes.
+// per call, for batched decode, built as the narrow Q6_K GEMM is. A
+// 512-bit register holds one 32-element chunk c of two rows, A in its low
+// half and B in its high one, each in lane order (dword l holds elements
+// l, l+8, l+16, l+24: dotK45's lane l) as the nibbles w. The vectors are
+// laid out (by layoutQ4KNarrowVNNI) in the same order, each chunk repeated
+// in both halves, so one VPDPBUSD takes a chunk of both rows: dword l
+// gains lane l's Σ w·q8 (|sum| ≤ 4·15·128). Chunks 2k and 2k+1 share one
+// register: the first's sums are shifted into the high words, then the
+// second's added into the low ones, and one VPMADDWD or VPDPWSSD against
+// the pair (s_2k+1, s_2k) of their scales adds both into acc: twelve
+// multiplies per vector, pair of rows and super-block rather than sixteen.
+// A negative low word would borrow from the high one, so the odd chunks
+// are laid out as q8+128 (VPDPBUSD then takes them as the unsigned
+// operand and the nibbles as the signed one): their sums, at most
+// 4·255·15, are never negative. The bias's share, 128 × Σ s_2k+1·w per
+// lane, depends on the rows alone: it is computed once per super-block
+// and subtracted from each vector's acc, exactly. The mins term sumi of
+// the eight rows is one ymm per vector: dword r sums, over the eight
+// sub-blocks j, row r's (m_j, m_j) against the vector's bsum pair j (eight
+// VPDPWSSD). The float steps are dotK45's, in its order: d·yd times acc
+// into each lane sum, dmin·yd times sumi off a running sumf, and at the
+// end sumf plus the eight lanes.
 
-// q4nPair: VPERMB indices taking the 32 bytes of each half in lane order
-// (dword l <- bytes l, l+8, l+16, l+24 of its half).
-DATA q4nPair<>+0(SB)/8, $0x1911090118100800
-DATA q4nPair<>+8(SB)/8, $0x1b130b031a120a02
-DATA q4nPair<>+16(SB)/8, $0x1d150d051c140c04
-DATA q4nPair<>+24(SB)/8, $0x1f170f071e160e06
-DATA q4nPair<>+32(SB)/8, $0x3931292138302820
-DATA q4nPair<>+40(SB)/8, $0x3b332b233a322a22
-DATA q4nPair<>+48(SB)/8, $0x3d352d253c342c24
-DATA q4nPair<>+56(SB)/8, $0x3f372f273e362e26
-GLOBL q4nPair<>(SB), RODATA|NOPTR, $64
+// q4nPerm: VPERMB indices. At +0 the first 32 of 64 quants in lane order
+// (dword l <- bytes l, l+8, l+16, l+24) in both halves, at +64 the last 32
+// in both; at +32 each half's own 32 bytes in lane order.
+DATA q4nPerm<>+0(SB)/8, $0x1911090118100800
+DATA q4nPerm<>+8(SB)/8, $0x1b130b031a120a02
+DATA q4nPerm<>+16(SB)/8, $0x1d150d051c140c04
+DATA q4nPerm<>+24(SB)/8, $0x1f170f071e160e06
+DATA q4nPerm<>+32(SB)/8, $0x1911090118100800
+DATA q4nPerm<>+40(SB)/8, $0x1b130b031a120a02
+DATA q4nPerm<>+48(SB)/8, $0x1d150d051c140c04
+DATA q4nPerm<>+56(SB)/8, $0x1f170f071e160e06
+DATA q4nPerm<>+64(SB)/8, $0x3931292138302820
+DATA q4nPerm<>+72(SB)/8, $0x3b332b233a322a22
+DATA q4nPerm<>+80(SB)/8, $0x3d352d253c342c24
+DATA q4nPerm<>+88(SB)/8, $0x3f372f273e362e26
+DATA q4nPerm<>+96(SB)/8, $0x3931292138302820
+DATA q4nPerm<>+104(SB)/8, $0x3b332b233a322a22
+DATA q4nPerm<>+112(SB)/8, $0x3d352d253c342c24
+DATA q4nPerm<>+120(SB)/8, $0x3f372f273e362e26
+GLOBL q4nPerm<>(SB), RODATA|NOPTR, $128
 
 // q4nMinIdx: VPERMB indices taking, from the eight rows' mins (byte 8r+j),
 // sub-block 0's min of row r into bytes 4r and 4r+2; adding j takes
@@ -45,6 +56,43 @@ DATA q4nMinIdx<>+8(SB)/8, $0x0018001800100010
 DATA q4nMinIdx<>+16(SB)/8, $0x0028002800200020
 DATA q4nMinIdx<>+24(SB)/8, $0x0038003800300030
 GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
+
+// Q4NDUP: the 64 quants at o(SI) as chunks 2k and 2k+1 at d(DI) and
+// d+64(DI), each repeated in both halves (indices Z0 and Z1), the second
+// biased by 128 (Z2).
+#define Q4NDUP(o, d) \
+	VPERMB    o(SI), Z0, Z3; \
+	VPERMB    o(SI), Z1, Z4; \
+	VPXORD    Z2, Z4, Z4; \
+	VMOVDQU64 Z3, d(DI); \
+	VMOVDQU64 Z4, (d+64)(DI)
+
+// func layoutQ4KNarrowVNNI(dst, y *byte, nb int)
+// nb block_q8_K at y to 576-byte blocks at dst: chunk c at 64c in lane
+// order, twice, as q8 for even c and q8+128 for odd c; the scale d at 512, the sixteen bsums at 544.
+TEXT ·layoutQ4KNarrowVNNI(SB), NOSPLIT, $0-24
+	MOVQ      dst+0(FP), DI
+	MOVQ      y+8(FP), SI
+	MOVQ      nb+16(FP), CX
+	VMOVDQU64 q4nPerm<>+0(SB), Z0
+	VMOVDQU64 q4nPerm<>+64(SB), Z1
+	BROADCASTB($0x80808080, Z2, X2)
+
+q4nlayout:
+	Q4NDUP(4, 0)
+	Q4NDUP(68, 128)
+	Q4NDUP(132, 256)
+	Q4NDUP(196, 384)
+	MOVL    0(SI), AX
+	MOVL    AX, 512(DI)
+	VMOVDQU 260(SI), Y5
+	VMOVDQU Y5, 544(DI)
+	ADDQ    $292, SI
+	ADDQ    $576, DI
+	DECQ    CX
+	JNZ     q4nlayout
+	VZEROUPPER
+	RET
 
 // Q4NSM: the scales (T2) and mins (T1) of a super-block whose three scale
 // dwords are M0, M1, M2, eight bytes each, as ggml's utmp shuffle (and
@@ -75,7 +123,7 @@ GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
 	ORQ  T0, T1
 
 // Q4NUNPACK: chunks 2g and 2g+1 of the pair (row A at SI, row B stride R8
-// on) into Zlo and Zhi, through Z17; Z24 holds q4nPair, Z25 0x0f in
+// on) into Zlo and Zhi, through Z17; Z24 holds q4nPerm+32, Z25 0x0f in
 // every byte.
 #define Q4NUNPACK(g, Zlo, Zhi) \
 	VMOVDQU64    (16+32*g)(SI), Y17; \
@@ -85,24 +133,26 @@ GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
 	VPANDD       Z25, Z17, Zlo; \
 	VPANDD       Z25, Zhi, Zhi
 
-// Q4NCHUNKS: ACC op= chunks 2k and 2k+1 (nibbles Ha, Hb, scale pairs S)
-// of the pair against the biased quants at A (2k) and B (2k+1), through
-// Zt: one VPDPBUSD per chunk, the first's lane sums shifted to the high
-// words of Zt, the second's in the low words, then both times their
-// scales at once.
-#define Q4NCHUNKS(OP, A, B, Ha, Hb, S, Zt, ACC) \
-	VPXORD   Zt, Zt, Zt; \
-	VPDPBUSD Ha, A, Zt; \
-	VPSLLD   $16, Zt, Zt; \
-	VPDPBUSD Hb, B, Zt; \
-	OP       S, Zt, ACC
-
-// Q4NVEC: ACC op= chunks 2k and 2k+1 of the pair against the vector at
-// R10, loaded through Z18 and Z19.
+// Q4NVEC: ACC op= chunks 2k and 2k+1 (nibbles Ha, Hb, scale pairs S) of
+// the pair against the vector at R10, through Zt and Z19: one VPDPBUSD
+// per chunk, the first's lane sums shifted into the high words of Zt, the
+// second's (biased) added into the low ones, then both times their scales
+// at once.
 #define Q4NVEC(OP, k, Ha, Hb, S, Zt, ACC) \
-	VMOVDQU64 (128*k)(R10), Z18; \
+	VPXORD    Zt, Zt, Zt; \
+	VPDPBUSD  (128*k)(R10), Ha, Zt; \
 	VMOVDQU64 (128*k+64)(R10), Z19; \
-	Q4NCHUNKS(OP, Z18, Z19, Ha, Hb, S, Zt, ACC)
+	VPSLLD    $16, Zt, Zt; \
+	VPDPBUSD  Hb, Z19, Zt; \
+	OP        S, Zt, ACC
+
+// Q4NBIAS: Z17 op= the bias's share of chunk 2k+1 (nibbles Hb, scale
+// pairs S) in the pair's lane sums, through Zt; Z29 holds 0x80 in every
+// byte.
+#define Q4NBIAS(OP, Hb, S, Zt) \
+	VPXORD   Zt, Zt, Zt; \
+	VPDPBUSD Hb, Z29, Zt; \
+	OP       S, Zt, Z17
 
 // Q4NMIN: Ym = sub-block j's (m, m) word pairs of the eight rows, dword r
 // for row r, from their mins at Z30; Z28 holds the index for j (and goes
@@ -147,7 +197,7 @@ TEXT ·gemmQ4KNarrowVNNI(SB), 0, $4800-56
 	IMUL3Q    $576, CX, R9
 	LEAQ      95(SP), R12
 	ANDQ      $~63, R12
-	VMOVDQU64 q4nPair<>(SB), Z24
+	VMOVDQU64 q4nPerm<>+32(SB), Z24
 	BROADCASTB($0x0f0f0f0f, Z25, X25)
 	BROADCASTB($0x00ff00ff, Z26, X26)
 	BROADCASTB($0x01010101, Z27, X27)
@@ -232,11 +282,11 @@ q4npair:
 	PREFETCHT1 64(BX)
 	PREFETCHT1 128(BX)
 
-	// The bias's share of the pair's lane sums, 128 × Σ s·w.
-	Q4NCHUNKS(VPMADDWD, Z29, Z29, Z0, Z1, Z8, Z12, Z17)
-	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z2, Z3, Z9, Z13, Z17)
-	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z4, Z5, Z10, Z14, Z17)
-	Q4NCHUNKS(VPDPWSSD, Z29, Z29, Z6, Z7, Z11, Z15, Z17)
+	// The bias's share of the pair's lane sums, 128 × Σ s_2k+1·w.
+	Q4NBIAS(VPMADDWD, Z1, Z8, Z12)
+	Q4NBIAS(VPDPWSSD, Z3, Z9, Z13)
+	Q4NBIAS(VPDPWSSD, Z5, Z10, Z14)
+	Q4NBIAS(VPDPWSSD, Z7, Z11, Z15)
 
 	MOVQ DI, R10
 	MOVQ nv+32(FP), BX

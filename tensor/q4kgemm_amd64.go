@@ -29,10 +29,11 @@ const (
 // The sixteen-vector Q4_K kernel is fastGemm's for Q4_K. MatMul tries
 // narrowGemms first, and the narrow GEMM there (q4kgemm8_amd64.go) is
 // quicker at every count past the one-vector kernel's (2048×2048, one
-// thread: n=16 0.79 against 0.98 ms, n=32 1.6 against 1.85), so MatMul no
-// longer picks this one. It needs the same CPU features (AVX-512 VNNI and VBMI), so it goes
-// in where that one did (this file's init runs after q4k4_amd64.go's: the go
-// command hands a package's files to the compiler sorted by name).
+// thread: n=16 0.77 against 0.98 ms, n=32 1.54 against 1.85), so MatMul no
+// longer picks this one. It needs the same CPU features (AVX-512 VNNI and
+// VBMI), so it goes in where that one did (this file's init runs after
+// q4k4_amd64.go's: the go command hands a package's files to the compiler
+// sorted by name).
 func init() {
 	if len(narrowGemms[Q4_K]) == 0 {
 		return
