@@ -21,11 +21,11 @@
 // 4·255·15, are never negative. The bias's share, 128 × Σ s_2k+1·w per
 // lane, depends on the rows alone: it is computed once per super-block
 // and subtracted from each vector's acc, exactly. The mins term sumi of
-// the eight rows is one ymm per vector: dword r sums, over the eight
-// sub-blocks j, row r's (m_j, m_j) against the vector's bsum pair j (eight
-// VPDPWSSD). The float steps are dotK45's, in its order: d·yd times acc
-// into each lane sum, dmin·yd times sumi off a running sumf, and at the
-// end sumf plus the eight lanes.
+// the eight rows is one ymm per vector: dword r sums, over the pairs of
+// sub-blocks (2k, 2k+1), row r's mins (m_2k, m_2k+1) against the vector's
+// (t_2k, t_2k+1), t_j = bs[2j] + bs[2j+1] (four VPDPWSSD). The float steps
+// are dotK45's, in its order: d·yd times acc into each lane sum, dmin·yd
+// times sumi off a running sumf, and at the end sumf plus the eight lanes.
 
 // q4nPerm: VPERMB indices. At +0 the first 32 of 64 quants in lane order
 // (dword l <- bytes l, l+8, l+16, l+24) in both halves, at +64 the last 32
@@ -49,12 +49,12 @@ DATA q4nPerm<>+120(SB)/8, $0x3f372f273e362e26
 GLOBL q4nPerm<>(SB), RODATA|NOPTR, $128
 
 // q4nMinIdx: VPERMB indices taking, from the eight rows' mins (byte 8r+j),
-// sub-block 0's min of row r into bytes 4r and 4r+2; adding j takes
-// sub-block j's.
-DATA q4nMinIdx<>+0(SB)/8, $0x0008000800000000
-DATA q4nMinIdx<>+8(SB)/8, $0x0018001800100010
-DATA q4nMinIdx<>+16(SB)/8, $0x0028002800200020
-DATA q4nMinIdx<>+24(SB)/8, $0x0038003800300030
+// sub-blocks 0 and 1's mins of row r into bytes 4r and 4r+2; adding 2k
+// takes sub-blocks 2k and 2k+1's.
+DATA q4nMinIdx<>+0(SB)/8, $0x0009000800010000
+DATA q4nMinIdx<>+8(SB)/8, $0x0019001800110010
+DATA q4nMinIdx<>+16(SB)/8, $0x0029002800210020
+DATA q4nMinIdx<>+24(SB)/8, $0x0039003800310030
 GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
 
 // Q4NDUP: the 64 quants at o(SI) as chunks 2k and 2k+1 at d(DI) and
@@ -69,7 +69,9 @@ GLOBL q4nMinIdx<>(SB), RODATA|NOPTR, $32
 
 // func layoutQ4KNarrowVNNI(dst, y *byte, nb int)
 // nb block_q8_K at y to 576-byte blocks at dst: chunk c at 64c in lane
-// order, twice, as q8 for even c and q8+128 for odd c; the scale d at 512, the sixteen bsums at 544.
+// order, twice, as q8 for even c and q8+128 for odd c; the scale d at 512;
+// at 544 the eight sums of bsum pairs, bs[2j] + bs[2j+1], as int16 (at
+// most 32·128 in size).
 TEXT ·layoutQ4KNarrowVNNI(SB), NOSPLIT, $0-24
 	MOVQ      dst+0(FP), DI
 	MOVQ      y+8(FP), SI
@@ -77,6 +79,7 @@ TEXT ·layoutQ4KNarrowVNNI(SB), NOSPLIT, $0-24
 	VMOVDQU64 q4nPerm<>+0(SB), Z0
 	VMOVDQU64 q4nPerm<>+64(SB), Z1
 	BROADCASTB($0x80808080, Z2, X2)
+	BROADCASTB($0x00010001, Y6, X6)
 
 q4nlayout:
 	Q4NDUP(4, 0)
@@ -85,8 +88,8 @@ q4nlayout:
 	Q4NDUP(196, 384)
 	MOVL    0(SI), AX
 	MOVL    AX, 512(DI)
-	VMOVDQU 260(SI), Y5
-	VMOVDQU Y5, 544(DI)
+	VPMADDWD 260(SI), Y6, Y5
+	VPMOVDW  Y5, 544(DI)
 	ADDQ    $292, SI
 	ADDQ    $576, DI
 	DECQ    CX
@@ -154,9 +157,10 @@ q4nlayout:
 	VPDPBUSD Hb, Z29, Zt; \
 	OP       S, Zt, Z17
 
-// Q4NMIN: Ym = sub-block j's (m, m) word pairs of the eight rows, dword r
-// for row r, from their mins at Z30; Z28 holds the index for j (and goes
-// on to j+1), Z27 1 in every byte, Z26 0x00ff00ff in every dword.
+// Q4NMIN: Ym = sub-blocks 2k and 2k+1's mins (m_2k, m_2k+1) as words of
+// the eight rows, dword r for row r, from their mins at Z30; Z28 holds the
+// index for k (and goes on to k+1), Z27 2 in every byte, Z26 0x00ff00ff
+// in every dword.
 #define Q4NMIN(Zm, Ym) \
 	VPERMB Z30, Z28, Zm; \
 	VPANDD Y26, Ym, Ym; \
@@ -180,9 +184,10 @@ q4nlayout:
 // ones), d of A and B into Z16 (eight times each), the bias's share into
 // Z17, their mins and dmin to the frame; then each vector adds d·yd·acc
 // into its float lanes for the pair, kept 64-byte aligned in the frame at
-// R12 + 1024·pair + 64·vector (past ADD8's scratch at 0(SP)). After the four pairs the mins term: the eight rows'
-// (m_j, m_j) into Y0-Y7, their dmin into Y9, and each vector's sumi
-// scaled off its eight sumf at R12 + 4096 + 32·vector. The frame holds
+// R12 + 1024·pair + 64·vector (past ADD8's scratch at 0(SP)). After the
+// four pairs the mins term: the eight rows' (m_2k, m_2k+1) into Y0-Y3,
+// their dmin into Y9, and each vector's sumi scaled off its eight sumf at
+// R12 + 4096 + 32·vector. The frame holds
 // the rows' mins at R12 + 4608 (byte 8r+j) and dmin at R12 + 4672 (word
 // r). The rows eight on (the next call's) are prefetched into L2
 // meanwhile. Registers: R13 row 0's super-block, SI row A's, R8 stride,
@@ -200,7 +205,7 @@ TEXT ·gemmQ4KNarrowVNNI(SB), 0, $4800-56
 	VMOVDQU64 q4nPerm<>+32(SB), Z24
 	BROADCASTB($0x0f0f0f0f, Z25, X25)
 	BROADCASTB($0x00ff00ff, Z26, X26)
-	BROADCASTB($0x01010101, Z27, X27)
+	BROADCASTB($0x02020202, Z27, X27)
 	BROADCASTB($0x80808080, Z29, X29)
 
 	// Zero the float lanes and sumf of the vectors in use.
@@ -322,10 +327,6 @@ q4nvec:
 	Q4NMIN(Z1, Y1)
 	Q4NMIN(Z2, Y2)
 	Q4NMIN(Z3, Y3)
-	Q4NMIN(Z4, Y4)
-	Q4NMIN(Z5, Y5)
-	Q4NMIN(Z6, Y6)
-	Q4NMIN(Z7, Y7)
 	VCVTPH2PS 4672(R12), Y9
 	MOVQ      DI, R10
 	MOVQ      nv+32(FP), BX
@@ -337,10 +338,6 @@ q4nmins:
 	VPMADDWD      Y11, Y1, Y13
 	VPDPWSSD.BCST 552(R10), Y2, Y12
 	VPDPWSSD.BCST 556(R10), Y3, Y13
-	VPDPWSSD.BCST 560(R10), Y4, Y12
-	VPDPWSSD.BCST 564(R10), Y5, Y13
-	VPDPWSSD.BCST 568(R10), Y6, Y12
-	VPDPWSSD.BCST 572(R10), Y7, Y13
 	VPADDD        Y13, Y12, Y12
 	VCVTDQ2PS     Y12, Y12
 	VMULPS.BCST   512(R10), Y9, Y13
