@@ -32,7 +32,9 @@ const (
 
 // The one-vector Q4_K kernel goes in as the narrowest of MatMul's GEMM
 // kernels, whose path lays each activation row out once per MatMul rather
-// than once per four rows; it takes a few vectors one after another.
+// than once per four rows; it takes a few vectors one after another, and
+// the narrow GEMM (q4kgemm8_amd64.go), which needs the same CPU features,
+// the rest.
 func init() {
 	if noAsm || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C ||
 		!cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW ||
@@ -44,7 +46,7 @@ func init() {
 		groupBytes: func(cols int) int { return q4kDecodeVecs * cols / QK_K * q4kDecodeBlock },
 		layout:     layoutQ4KDecode,
 		run:        runQ4KDecode,
-	})
+	}, gemmQ4KNarrow())
 }
 
 // layoutQ4KDecode is the kernel's gemmKernel.layout: vector lane's row

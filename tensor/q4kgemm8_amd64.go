@@ -7,8 +7,9 @@ package tensor
 // once for all of them: batched decode through Q4_K matrices. Past two
 // vectors it beats the one-vector kernel once per vector (2048×2048, one
 // thread: n=4 243 against 305 µs, n=8 422 against 570; at n=2 they tie),
-// and at every width the sixteen-vector Q4_K GEMM (n=16 0.77 against
-// 0.98 ms, n=32 1.54 against 1.85), so it takes every count from three.
+// and at every width the sixteen-vector Q4_K GEMM it replaced (n=16 0.77
+// against 0.98 ms, n=32 1.54 against 1.85), so it takes every count from
+// three.
 
 //go:noescape
 func gemmQ4KNarrowVNNI(w *byte, stride int, a *byte, nb int, nv int, dst *float32, dstride int)
@@ -25,20 +26,15 @@ const (
 	q4kNarrowVecs = 16
 )
 
-// The narrow kernel needs the one-vector kernel's CPU features (AVX-512
-// VNNI and VBMI), so it goes in where that one did, after it: this file's
-// init runs after q4k4_amd64.go's (the go command hands a package's files
-// to the compiler sorted by name).
-func init() {
-	if len(narrowGemms[Q4_K]) == 0 {
-		return
-	}
-	narrowGemms[Q4_K] = append(narrowGemms[Q4_K], &gemmKernel{
+// gemmQ4KNarrow wraps the narrow kernel for MatMul; q4k4_amd64.go
+// registers it after the one-vector kernel, whose CPU features it needs.
+func gemmQ4KNarrow() *gemmKernel {
+	return &gemmKernel{
 		rows: 8, vecs: q4kNarrowVecs, minVecs: q4kDecodeVecs + 1,
 		groupBytes: func(cols int) int { return q4kNarrowVecs * cols / QK_K * q4kNarrowBlock },
 		layout:     layoutQ4KNarrow,
 		run:        runQ4KNarrow,
-	})
+	}
 }
 
 // layoutQ4KNarrow lays the Q8_K activation row a out as vector lane of
